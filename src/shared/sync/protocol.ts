@@ -1,0 +1,132 @@
+/**
+ * The wire protocol between a device and the server. Both sides parse with these schemas.
+ *
+ * - push: a bounded batch of ops from one device's outbox, in outbox order. Each op is a field patch (`put`) or a
+ *   tombstone (`delete`) stamped with the device's hybrid logical clock, and names the stamp each field had on the
+ *   device when it was edited (`base`), which is how the server tells a concurrent edit from a later one.
+ *   The server answers per op: applied, or refused with a code, a reason and the field concerned. A retried batch
+ *   gets the same answer (ops are remembered per device and op sequence).
+ * - pull: pages of whole records in the order of the server's own change sequence; the cursor is that sequence,
+ *   never a client timestamp.
+ * Every response carries the server clock's stamp, which the device's clock receives.
+ */
+import { z } from 'zod'
+import { STAMP_PATTERN } from './hlc.ts'
+import { recordKindSchema } from '../schemas/records.ts'
+
+export const PROTOCOL_VERSION = 1
+export const MAX_PUSH_OPS = 500
+export const DEFAULT_PULL_LIMIT = 1000
+export const MAX_PULL_LIMIT = 5000
+
+export const stampSchema = z.string().regex(STAMP_PATTERN, 'invalid stamp')
+export const deviceIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'invalid device id')
+export const recordIdSchema = z.uuid()
+const opSeq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER)
+const baseSchema = z.record(z.string().max(64), stampSchema.nullable())
+
+export const putOpSchema = z.strictObject({
+  type: z.literal('put'),
+  seq: opSeq,
+  kind: recordKindSchema,
+  id: recordIdSchema,
+  stamp: stampSchema,
+  /** Per patched field, the stamp it had on the device before this edit (null: never written). */
+  base: baseSchema,
+  /** Whether the device created the record with this op (all required fields present). */
+  create: z.boolean(),
+  fields: z.record(z.string().max(64), z.unknown()),
+})
+export const deleteOpSchema = z.strictObject({
+  type: z.literal('delete'),
+  seq: opSeq,
+  kind: recordKindSchema,
+  id: recordIdSchema,
+  stamp: stampSchema,
+  /** Every field's stamp as the device saw the record when deleting it: edits it had not seen race the delete. */
+  base: baseSchema,
+})
+export const opSchema = z.discriminatedUnion('type', [putOpSchema, deleteOpSchema])
+export type PutOp = z.infer<typeof putOpSchema>
+export type DeleteOp = z.infer<typeof deleteOpSchema>
+export type Op = z.infer<typeof opSchema>
+
+export const pushRequestSchema = z.strictObject({
+  protocol: z.number().int(),
+  deviceId: deviceIdSchema,
+  ops: z.array(opSchema).min(1).max(MAX_PUSH_OPS),
+})
+export type PushRequest = z.infer<typeof pushRequestSchema>
+
+/** Why an op was refused; the device keeps the op and shows the reason. */
+export const REFUSAL_CODES = [
+  'invalid_field',
+  'unknown_record',
+  'kind_mismatch',
+  'clock_skew',
+  'out_of_scope',
+  'forbidden',
+  'workflow',
+] as const
+export type RefusalCode = (typeof REFUSAL_CODES)[number]
+
+export const opResultSchema = z.union([
+  z.strictObject({ seq: opSeq, status: z.literal('applied') }),
+  z.strictObject({
+    seq: opSeq,
+    status: z.literal('refused'),
+    code: z.enum(REFUSAL_CODES),
+    reason: z.string(),
+    field: z.string().optional(),
+  }),
+])
+export type OpResult = z.infer<typeof opResultSchema>
+
+export const pushResponseSchema = z.strictObject({
+  protocol: z.literal(PROTOCOL_VERSION),
+  clock: stampSchema,
+  results: z.array(opResultSchema),
+})
+export type PushResponse = z.infer<typeof pushResponseSchema>
+
+export const pullQuerySchema = z.strictObject({
+  deviceId: deviceIdSchema,
+  since: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(MAX_PULL_LIMIT).default(DEFAULT_PULL_LIMIT),
+  protocol: z.coerce.number().int(),
+})
+export type PullQuery = z.infer<typeof pullQuerySchema>
+
+export const scopeSchema = z.strictObject({
+  gridId: z.string(),
+  villageId: z.string(),
+  townId: z.string(),
+  countyId: z.string(),
+})
+export type Scope = z.infer<typeof scopeSchema>
+
+export const serverRecordSchema = z.strictObject({
+  kind: recordKindSchema,
+  id: recordIdSchema,
+  fields: z.record(z.string(), z.unknown()),
+  stamps: z.record(z.string(), stampSchema),
+  seq: z.number().int().positive(),
+  scope: scopeSchema,
+})
+export type ServerRecord = z.infer<typeof serverRecordSchema>
+
+export const pullResponseSchema = z.strictObject({
+  protocol: z.literal(PROTOCOL_VERSION),
+  clock: stampSchema,
+  records: z.array(serverRecordSchema),
+  /** The server sequence to ask from next time. */
+  cursor: z.number().int().min(0),
+  more: z.boolean(),
+})
+export type PullResponse = z.infer<typeof pullResponseSchema>
+
+/** The JSON body of every error response. */
+export const apiErrorSchema = z.strictObject({
+  error: z.strictObject({ code: z.string(), message: z.string(), field: z.string().optional() }),
+})
+export type ApiError = z.infer<typeof apiErrorSchema>
