@@ -1,0 +1,78 @@
+import { z } from 'zod'
+
+export const OSM_TILE_URL = 'https://tile.openstreetmap.org/{z}/{x}/{y}.png'
+export const OSM_ATTRIBUTION = '© OpenStreetMap contributors'
+
+export interface Config {
+  port: number
+  host: string
+  dataDir: string
+  maxClockDriftMs: number
+  bodyLimit: string
+  /** Leaflet tile URL template; '' = no basemap (grids and points on a plain background). */
+  basemapUrl: string
+  basemapAttribution: string
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** An empty variable counts as unset, except BASEMAP_URL where '' means "no basemap". */
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value)
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(unsetIfEmpty, schema)
+
+const envSchema = z.object({
+  PORT: optional(z.coerce.number().int().min(0).max(65535).default(3000)),
+  HOST: optional(z.string().default('0.0.0.0')),
+  DATA_DIR: optional(z.string().default('./data')),
+  MAX_CLOCK_DRIFT_MS: optional(
+    z.coerce
+      .number()
+      .int()
+      .min(1000)
+      .max(86_400_000)
+      .default(5 * 60_000),
+  ),
+  BODY_LIMIT: optional(
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'expected a size such as 2mb or 500kb')
+      .default('2mb'),
+  ),
+  BASEMAP_URL: z
+    .string()
+    .refine(
+      (url) =>
+        url === '' || (/^(https?:\/\/|\/)/.test(url) && ['{z}', '{x}', '{y}'].every((p) => url.includes(p))),
+      'expected an http(s) or /path tile URL template with {z}, {x} and {y}, or an empty string for no basemap',
+    )
+    .optional(),
+  BASEMAP_ATTRIBUTION: z.string().optional(),
+  LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+})
+
+/** Read the server's settings from the environment; a bad value throws a ConfigError naming the variable. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const result = envSchema.safeParse(env)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    const name = issue?.path.map(String).join('.') ?? 'environment'
+    throw new ConfigError(
+      `Invalid environment variable ${name}=${JSON.stringify(env[name] ?? '')}: ${issue?.message ?? 'invalid'}`,
+    )
+  }
+  const e = result.data
+  const basemapUrl = e.BASEMAP_URL ?? OSM_TILE_URL
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.DATA_DIR,
+    maxClockDriftMs: e.MAX_CLOCK_DRIFT_MS,
+    bodyLimit: e.BODY_LIMIT,
+    basemapUrl,
+    basemapAttribution: e.BASEMAP_ATTRIBUTION ?? (basemapUrl === OSM_TILE_URL ? OSM_ATTRIBUTION : ''),
+    logLevel: e.LOG_LEVEL,
+  }
+}

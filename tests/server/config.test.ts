@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, OSM_TILE_URL, loadConfig } from '../../server/config.ts'
+
+describe('loadConfig', () => {
+  it('has defaults for everything', () => {
+    expect(loadConfig({})).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      dataDir: './data',
+      maxClockDriftMs: 300_000,
+      bodyLimit: '2mb',
+      basemapUrl: OSM_TILE_URL,
+      basemapAttribution: '© OpenStreetMap contributors',
+      logLevel: 'info',
+    })
+  })
+
+  it('reads the variables, an empty BASEMAP_URL meaning no basemap', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      DATA_DIR: '/var/lib/gridpatrol',
+      MAX_CLOCK_DRIFT_MS: '60000',
+      BODY_LIMIT: '500kb',
+      BASEMAP_URL: '',
+      LOG_LEVEL: 'warn',
+    })
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      maxClockDriftMs: 60_000,
+      bodyLimit: '500kb',
+    })
+    expect(config).toMatchObject({ basemapUrl: '', basemapAttribution: '', logLevel: 'warn' })
+    const tianditu = 'https://t0.tianditu.gov.cn/vec_w/wmts?tk=KEY&x={x}&y={y}&l={z}'
+    expect(loadConfig({ BASEMAP_URL: tianditu, BASEMAP_ATTRIBUTION: '天地图' })).toMatchObject({
+      basemapUrl: tianditu,
+      basemapAttribution: '天地图',
+    })
+  })
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['MAX_CLOCK_DRIFT_MS', '-5'],
+    ['BODY_LIMIT', 'lots'],
+    ['BASEMAP_URL', 'ftp://tiles/{z}/{x}/{y}.png'],
+    ['BASEMAP_URL', 'https://tiles.example/{z}.png'],
+    ['LOG_LEVEL', 'loud'],
+  ])('refuses %s=%s with a message naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError)
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid environment variable ${name}=`))
+  })
+})
