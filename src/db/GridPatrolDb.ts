@@ -1,0 +1,125 @@
+/**
+ * The device's IndexedDB database (Dexie 4). Bump the version and add an upgrade for every schema change: never
+ * delete and recreate the outbox, and never lose `meta`: the device id and `lastOpSeq` there are what keep op
+ * sequences unique per device (the server remembers what it applied per device and op seq, so a reused seq would be
+ * taken for a retry and silently dropped).
+ *
+ * Invariants:
+ * - Op seqs come from `meta.lastOpSeq`, bumped in the transaction that writes the op, so they strictly increase and
+ *   are never reused, even if the outbox is cleared or its key generator reset. The device id lives in the same
+ *   table: a wiped database makes a new device id, so a fresh sequence is a fresh (device, seq) namespace.
+ * - A record's `pending` is 1 while it has ops in the outbox. Remote writes to fields with unacknowledged local ops
+ *   (in the outbox or refused and not yet dismissed) are not shown but kept in `held`, and merged in when those ops
+ *   leave (acknowledged, or refused and dismissed), so the device still converges with the server.
+ */
+import { Dexie, type Table } from 'dexie'
+import type { Clock } from '#shared/sync/hlc.ts'
+import type { Fields, RecordState, Stamps } from '#shared/sync/merge.ts'
+import type { Op, RefusalCode } from '#shared/sync/protocol.ts'
+import type { RecordKind } from '#shared/schemas/records.ts'
+import type { AreaLevel } from '#shared/domain/areaCodes.ts'
+import type { AppConfig, Polygon, SessionUser } from '../sync/apiSchemas.ts'
+
+export interface LocalRecord {
+  id: string
+  kind: RecordKind
+  fields: Fields
+  stamps: Stamps
+  deleted: 0 | 1
+  gridId: string
+  villageId: string
+  townId: string
+  countyId: string
+  /** The ms of the record's newest stamp (hybrid clock time, so it orders alike on every device). */
+  updatedAt: number
+  /** The server's change sequence of the last pulled version, 0 for a record the server has not sent yet. */
+  serverSeq: number
+  /** 1 while the record has ops in the outbox. */
+  pending: 0 | 1
+  /** Remote writes held back from fields with unacknowledged local ops. */
+  held?: RecordState
+}
+
+/** An outbox row: the op exactly as pushed, plus the values it overwrote (to undo it if refused and dismissed). */
+export type OutboxOp = Op & { prev: Fields }
+
+export type RefusedOp = OutboxOp & {
+  code: RefusalCode
+  reason: string
+  field?: string
+  refusedAt: number
+}
+
+export interface AreaRow {
+  id: string
+  level: AreaLevel
+  name: string
+  parentId: string | null
+  geometry: Polygon | null
+}
+
+export interface StoredSession {
+  token: string
+  user: SessionUser
+}
+
+export interface MetaValues {
+  deviceId: string
+  clock: Clock
+  lastOpSeq: number
+  pullCursor: number
+  lastSyncAt: number
+  session: StoredSession
+  config: AppConfig
+}
+export type MetaKey = keyof MetaValues
+
+export interface MetaRow<K extends MetaKey = MetaKey> {
+  key: K
+  value: MetaValues[K]
+}
+
+export class GridPatrolDb extends Dexie {
+  records!: Table<LocalRecord, string>
+  outbox!: Table<OutboxOp, number>
+  refused!: Table<RefusedOp, number>
+  meta!: Table<MetaRow, MetaKey>
+  areas!: Table<AreaRow, string>
+
+  constructor(name = 'gridpatrol') {
+    super(name)
+    // Lists and counts per kind skip tombstones on [kind+deleted+updatedAt] (newest first by reversing it).
+    this.version(1).stores({
+      records: 'id, kind, [kind+deleted+updatedAt], gridId, pending',
+      outbox: '++seq, id',
+      refused: 'seq, id',
+      meta: 'key',
+      areas: 'id, level, parentId',
+    })
+  }
+
+  async getMeta<K extends MetaKey>(key: K): Promise<MetaValues[K] | undefined> {
+    const row = await this.meta.get(key)
+    return row?.value as MetaValues[K] | undefined
+  }
+
+  async setMeta<K extends MetaKey>(key: K, value: MetaValues[K]): Promise<void> {
+    await this.meta.put({ key, value } as MetaRow)
+  }
+
+  /** The device id, made once with `make` (any [A-Za-z0-9_-]{8,64}) and kept for the life of the database. */
+  ensureDeviceId(make: () => string): Promise<string> {
+    return this.transaction('rw', this.meta, async () => {
+      const existing = await this.getMeta('deviceId')
+      if (existing) return existing
+      const id = make()
+      await this.setMeta('deviceId', id)
+      return id
+    })
+  }
+}
+
+/** A device id from a UUIDv7 maker: the UUID without its dashes (32 hex digits). */
+export function deviceIdFrom(newId: () => string): () => string {
+  return () => newId().replaceAll('-', '')
+}

@@ -1,0 +1,133 @@
+/**
+ * The sync engine's LocalStore port over the Dexie database.
+ * A pull page is applied in ONE transaction with ONE bulk write and its cursor; fields with unacknowledged local
+ * ops (queued or refused) are not overwritten: their remote writes are held back (see GridPatrolDb.ts).
+ */
+import { mergeStates } from '#shared/sync/merge.ts'
+import type { Op, PullResponse } from '#shared/sync/protocol.ts'
+import type { LocalStore, PushOutcome } from '../sync/ports.ts'
+import { deviceIdFrom } from './GridPatrolDb.ts'
+import type { GridPatrolDb, LocalRecord, OutboxOp, RefusedOp } from './GridPatrolDb.ts'
+import { receiveStamp } from './deviceClock.ts'
+import { holdBack, pendingFieldsById, recordWithState, releaseHeld, stateOf } from './recordState.ts'
+
+export interface DexieLocalStoreDeps {
+  now: () => number
+  newId: () => string
+}
+
+/** The op as it travels: the outbox row without its local-only undo values. */
+export function wireOp(row: OutboxOp): Op {
+  const { prev: _prev, ...op } = row
+  return op
+}
+
+export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDeps): LocalStore {
+  const makeDeviceId = deviceIdFrom(deps.newId)
+
+  /** Recompute `pending` and release held-back writes for records whose ops just left the outbox. */
+  async function settle(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return
+    const [records, queued, refused] = await Promise.all([
+      db.records.bulkGet([...ids]),
+      db.outbox.where('id').anyOf(ids).toArray(),
+      db.refused.where('id').anyOf(ids).toArray(),
+    ])
+    const queuedIds = new Set(queued.map((op) => op.id))
+    const pending = pendingFieldsById([...queued, ...refused])
+    const updated: LocalRecord[] = []
+    for (const record of records) {
+      if (!record) continue
+      const next = releaseHeld(record, pending.get(record.id) ?? new Set())
+      updated.push({ ...next, pending: queuedIds.has(record.id) ? 1 : 0 })
+    }
+    await db.records.bulkPut(updated)
+  }
+
+  return {
+    deviceId: () => db.ensureDeviceId(makeDeviceId),
+
+    async lastOutboxSeq() {
+      return ((await db.outbox.orderBy(':id').lastKey()) as number | undefined) ?? 0
+    },
+
+    async outboxBatch(afterSeq, upToSeq, limit) {
+      if (upToSeq <= afterSeq) return []
+      const rows = await db.outbox.where(':id').between(afterSeq, upToSeq, false, true).limit(limit).toArray()
+      return rows.map(wireOp)
+    },
+
+    countOutbox(upToSeq) {
+      return db.outbox.where(':id').belowOrEqual(upToSeq).count()
+    },
+
+    applyPushResults(sent, results, clock) {
+      return db.transaction('rw', [db.records, db.outbox, db.refused, db.meta], async () => {
+        const sentSeqs = new Set(sent.map((op) => op.seq))
+        const touched = new Set<string>()
+        const answered = results.filter((result) => sentSeqs.has(result.seq))
+        const rows = await db.outbox.bulkGet(answered.map((result) => result.seq))
+        const refusedAt = deps.now()
+        const done: number[] = []
+        const refusals: RefusedOp[] = []
+        for (const [index, result] of answered.entries()) {
+          const row = rows[index]
+          if (!row) continue
+          touched.add(row.id)
+          done.push(row.seq)
+          if (result.status === 'applied') continue
+          const { code, reason, field } = result
+          refusals.push({ ...row, code, reason, refusedAt, ...(field === undefined ? {} : { field }) })
+        }
+        await db.outbox.bulkDelete(done)
+        await db.refused.bulkPut(refusals)
+        const outcome: PushOutcome = { applied: done.length - refusals.length, refused: refusals.length }
+        await settle([...touched])
+        await receiveStamp(db, clock, deps.now(), makeDeviceId)
+        return outcome
+      })
+    },
+
+    async pullCursor() {
+      return (await db.getMeta('pullCursor')) ?? 0
+    },
+
+    async applyPullPage(page: PullResponse) {
+      await db.transaction('rw', [db.records, db.outbox, db.refused, db.meta], async () => {
+        const ids = [...new Set(page.records.map((record) => record.id))]
+        const [locals, queued, refused] = await Promise.all([
+          db.records.bulkGet(ids),
+          ids.length ? db.outbox.where('id').anyOf(ids).toArray() : [],
+          ids.length ? db.refused.where('id').anyOf(ids).toArray() : [],
+        ])
+        const pending = pendingFieldsById([...queued, ...refused])
+        const byId = new Map<string, LocalRecord>()
+        for (const local of locals) if (local) byId.set(local.id, local)
+        for (const remote of page.records) {
+          const local = byId.get(remote.id)
+          const keep = pending.get(remote.id) ?? new Set<string>()
+          const remoteState = { fields: remote.fields, stamps: remote.stamps }
+          const base: LocalRecord = {
+            ...(local ?? { fields: {}, stamps: {}, deleted: 0, updatedAt: 0, pending: 0 }),
+            id: remote.id,
+            kind: remote.kind,
+            gridId: remote.scope.gridId,
+            villageId: remote.scope.villageId,
+            townId: remote.scope.townId,
+            countyId: remote.scope.countyId,
+            serverSeq: Math.max(local?.serverSeq ?? 0, remote.seq),
+          }
+          const merged = recordWithState(base, mergeStates(stateOf(local), remoteState, keep))
+          byId.set(remote.id, keep.size ? holdBack(merged, remoteState, keep) : merged)
+        }
+        await db.records.bulkPut([...byId.values()])
+        await db.setMeta('pullCursor', page.cursor)
+        await receiveStamp(db, page.clock, deps.now(), makeDeviceId)
+      })
+    },
+
+    markSynced(at) {
+      return db.setMeta('lastSyncAt', at)
+    },
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * Local changes to records. Each change writes the record AND its outbox op in one Dexie transaction (with the
+ * clock and op seq in meta), so a record never changes without the op that will carry the change to the server.
+ * Edits are field patches carrying only the fields that really changed; `base` names the stamp each patched field
+ * had as the server last knew it (a stamp of a refused op is replaced by that op's own base).
+ */
+import { ancestorCodes, levelOfCode } from '#shared/domain/areaCodes.ts'
+import { validateFields } from '#shared/schemas/records.ts'
+import type { RecordKind } from '#shared/schemas/records.ts'
+import type { Stamp } from '#shared/sync/hlc.ts'
+import { DELETED_FIELD, applyPatch, emptyState, sameValue } from '#shared/sync/merge.ts'
+import type { Fields } from '#shared/sync/merge.ts'
+import { deviceIdFrom } from './GridPatrolDb.ts'
+import type { GridPatrolDb, LocalRecord, OutboxOp, RefusedOp } from './GridPatrolDb.ts'
+import { issueStampAndSeq } from './deviceClock.ts'
+import { opFieldNames, pendingFieldsById, recordWithState, releaseHeld, stateOf } from './recordState.ts'
+
+export class ValidationError extends Error {
+  override name = 'ValidationError'
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export class RecordNotFoundError extends Error {
+  override name = 'RecordNotFoundError'
+  constructor(readonly id: string) {
+    super(`record not found: ${id}`)
+  }
+}
+
+export interface RecordRepositoryDeps {
+  now: () => number
+  /** Makes record ids (UUIDv7); the device id is made once from it, without dashes. */
+  newId: () => string
+}
+
+export interface RecordRepository {
+  create(kind: RecordKind, fields: Record<string, unknown>): Promise<string>
+  /** Returns whether anything changed (no change: no op). */
+  update(kind: RecordKind, id: string, patch: Record<string, unknown>): Promise<boolean>
+  /** Returns whether the record was deleted now (already deleted: no op). */
+  remove(kind: RecordKind, id: string): Promise<boolean>
+  get(id: string): Promise<LocalRecord | undefined>
+  /** Drop a refused op and undo what it wrote locally where nothing wrote over it since. */
+  dismissRefused(seq: number): Promise<void>
+  /** Queue a refused op again (new seq, new stamp) for the fields it still holds. Returns whether an op was queued. */
+  retryRefused(seq: number): Promise<boolean>
+}
+
+function validated(kind: RecordKind, fields: unknown, mode: 'create' | 'patch'): Fields {
+  const result = validateFields(kind, fields, mode)
+  if (!result.ok) throw new ValidationError(result.issue.field, result.issue.message)
+  return Object.fromEntries(Object.entries(result.fields).filter(([, value]) => value !== undefined))
+}
+
+export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryDeps): RecordRepository {
+  const makeDeviceId = deviceIdFrom(deps.newId)
+  const tables = [db.records, db.outbox, db.refused, db.meta, db.areas]
+
+  async function scopeOf(gridId: string): Promise<Pick<LocalRecord, 'villageId' | 'townId' | 'countyId'>> {
+    const ids: string[] = []
+    let area = await db.areas.get(gridId)
+    while (area?.parentId && ids.length < 8) {
+      ids.unshift(area.parentId)
+      area = await db.areas.get(area.parentId)
+    }
+    if (ids.length < 3 && levelOfCode(gridId) === 'grid') ids.splice(0, ids.length, ...ancestorCodes(gridId))
+    const [countyId = '', townId = '', villageId = ''] = ids.slice(-3)
+    return { countyId, townId, villageId }
+  }
+
+  /** The stamp the server last knew for a field: a stamp of a refused op is replaced by that op's base. */
+  function serverBase(record: LocalRecord, field: string, refused: readonly RefusedOp[]): Stamp | null {
+    const stamp = record.stamps[field]
+    if (stamp === undefined) return null
+    const refusal = refused.find((op) => op.stamp === stamp)
+    return refusal ? (refusal.base[field] ?? null) : stamp
+  }
+
+  async function existing(kind: RecordKind, id: string): Promise<LocalRecord> {
+    const record = await db.records.get(id)
+    if (!record || record.kind !== kind) throw new RecordNotFoundError(id)
+    return record
+  }
+
+  async function save(record: LocalRecord, op: OutboxOp, scopeChanged: boolean): Promise<void> {
+    const scoped = scopeChanged ? { ...record, ...(await scopeOf(record.gridId)) } : record
+    await db.records.put(scoped)
+    await db.outbox.add(op)
+  }
+
+  return {
+    async create(kind, input) {
+      const fields = validated(kind, input, 'create')
+      return db.transaction('rw', tables, async () => {
+        const { stamp, seq } = await issueStampAndSeq(db, deps.now(), makeDeviceId)
+        const id = deps.newId()
+        const blank: LocalRecord = {
+          id,
+          kind,
+          fields: {},
+          stamps: {},
+          deleted: 0,
+          gridId: '',
+          villageId: '',
+          townId: '',
+          countyId: '',
+          updatedAt: 0,
+          serverSeq: 0,
+          pending: 1,
+        }
+        const record = recordWithState(blank, applyPatch(emptyState(), fields, stamp).state)
+        const base = Object.fromEntries(Object.keys(fields).map((field) => [field, null]))
+        const op: OutboxOp = { type: 'put', seq, kind, id, stamp, base, create: true, fields, prev: {} }
+        await save(record, op, true)
+        return id
+      })
+    },
+
+    async update(kind, id, input) {
+      const patch = validated(kind, input, 'patch')
+      return db.transaction('rw', tables, async () => {
+        const record = await existing(kind, id)
+        if (record.deleted) throw new RecordNotFoundError(id)
+        const changed = Object.fromEntries(
+          Object.entries(patch).filter(([field, value]) => !sameValue(record.fields[field], value)),
+        )
+        const names = Object.keys(changed)
+        if (names.length === 0) return false
+        const refused = await db.refused.where('id').equals(id).toArray()
+        const { stamp, seq } = await issueStampAndSeq(db, deps.now(), makeDeviceId)
+        const base = Object.fromEntries(names.map((field) => [field, serverBase(record, field, refused)]))
+        const prev = Object.fromEntries(
+          names.filter((field) => field in record.fields).map((field) => [field, record.fields[field]]),
+        )
+        const next = recordWithState(record, applyPatch(stateOf(record), changed, stamp).state)
+        const op: OutboxOp = { type: 'put', seq, kind, id, stamp, base, create: false, fields: changed, prev }
+        await save({ ...next, pending: 1 }, op, 'gridId' in changed)
+        return true
+      })
+    },
+
+    async remove(kind, id) {
+      return db.transaction('rw', tables, async () => {
+        const record = await existing(kind, id)
+        if (record.deleted) return false
+        const refused = await db.refused.where('id').equals(id).toArray()
+        const { stamp, seq } = await issueStampAndSeq(db, deps.now(), makeDeviceId)
+        const base: Record<string, Stamp | null> = { [DELETED_FIELD]: null }
+        for (const field of Object.keys(record.stamps)) base[field] = serverBase(record, field, refused)
+        const prev = DELETED_FIELD in record.fields ? { [DELETED_FIELD]: record.fields[DELETED_FIELD] } : {}
+        const next = recordWithState(
+          record,
+          applyPatch(stateOf(record), { [DELETED_FIELD]: true }, stamp).state,
+        )
+        const op: OutboxOp = { type: 'delete', seq, kind, id, stamp, base, prev }
+        await save({ ...next, pending: 1 }, op, false)
+        return true
+      })
+    },
+
+    get(id) {
+      return db.records.get(id)
+    },
+
+    async dismissRefused(seq) {
+      await db.transaction('rw', tables, async () => {
+        const refusal = await db.refused.get(seq)
+        if (!refusal) return
+        await db.refused.delete(seq)
+        const record = await db.records.get(refusal.id)
+        if (!record) return
+        const fields = { ...record.fields }
+        const stamps = { ...record.stamps }
+        for (const field of opFieldNames(refusal)) {
+          if (stamps[field] !== refusal.stamp) continue
+          const base = refusal.base[field] ?? null
+          if (field in refusal.prev && base !== null) {
+            fields[field] = refusal.prev[field]
+            stamps[field] = base
+          } else {
+            delete fields[field]
+            delete stamps[field]
+          }
+        }
+        const [queued, refused] = await Promise.all([
+          db.outbox.where('id').equals(record.id).toArray(),
+          db.refused.where('id').equals(record.id).toArray(),
+        ])
+        const stillPending = pendingFieldsById([...queued, ...refused]).get(record.id) ?? new Set<string>()
+        const next = releaseHeld(recordWithState(record, { fields, stamps }), stillPending)
+        if (Object.keys(next.stamps).length === 0) await db.records.delete(record.id)
+        else await db.records.put(next)
+      })
+    },
+
+    async retryRefused(seq) {
+      return db.transaction('rw', tables, async () => {
+        const refusal = await db.refused.get(seq)
+        if (!refusal) return false
+        await db.refused.delete(seq)
+        const record = await db.records.get(refusal.id)
+        const still = opFieldNames(refusal).filter((field) => record?.stamps[field] === refusal.stamp)
+        if (!record || still.length === 0) return false
+        const { stamp, seq: nextSeq } = await issueStampAndSeq(db, deps.now(), makeDeviceId)
+        const { id, kind, prev } = refusal
+        let op: OutboxOp
+        if (refusal.type === 'delete') {
+          op = { type: 'delete', seq: nextSeq, kind, id, stamp, base: refusal.base, prev }
+        } else {
+          const fields = Object.fromEntries(still.map((field) => [field, record.fields[field]]))
+          const base = Object.fromEntries(still.map((field) => [field, refusal.base[field] ?? null]))
+          op = { type: 'put', seq: nextSeq, kind, id, stamp, base, create: refusal.create, fields, prev }
+        }
+        const stamps = { ...record.stamps }
+        for (const field of still) stamps[field] = stamp
+        await save({ ...recordWithState(record, { fields: record.fields, stamps }), pending: 1 }, op, false)
+        return true
+      })
+    },
+  }
+}

@@ -1,0 +1,63 @@
+import { maxStamp, stampMs } from '#shared/sync/hlc.ts'
+import { DELETED_FIELD, emptyState } from '#shared/sync/merge.ts'
+import { receiveRemote, releaseHeld as releaseReplica, type Replica } from '#shared/sync/replica.ts'
+import type { RecordState } from '#shared/sync/merge.ts'
+import type { Op } from '#shared/sync/protocol.ts'
+import type { LocalRecord } from './GridPatrolDb.ts'
+
+export function stateOf(record: LocalRecord | undefined): RecordState {
+  return record ? { fields: record.fields, stamps: record.stamps } : emptyState()
+}
+
+/** The record with its derived columns (deleted, gridId, updatedAt) recomputed from its fields and stamps. */
+export function recordWithState(record: LocalRecord, state: RecordState): LocalRecord {
+  let newest: string | null = null
+  for (const stamp of Object.values(state.stamps)) newest = maxStamp(newest, stamp)
+  const gridId = state.fields['gridId']
+  return {
+    ...record,
+    fields: state.fields,
+    stamps: state.stamps,
+    deleted: state.fields[DELETED_FIELD] === true ? 1 : 0,
+    gridId: typeof gridId === 'string' ? gridId : record.gridId,
+    updatedAt: newest ? stampMs(newest) : 0,
+  }
+}
+
+/** The fields an op writes. */
+export function opFieldNames(op: Op): string[] {
+  return op.type === 'delete' ? [DELETED_FIELD] : Object.keys(op.fields)
+}
+
+/** Per record id, the fields written by the given (unacknowledged) ops. */
+export function pendingFieldsById(ops: Iterable<Op>): Map<string, Set<string>> {
+  const byId = new Map<string, Set<string>>()
+  for (const op of ops) {
+    let fields = byId.get(op.id)
+    if (!fields) byId.set(op.id, (fields = new Set()))
+    for (const name of opFieldNames(op)) fields.add(name)
+  }
+  return byId
+}
+
+/** The record with remote writes to `held` fields added to its held-back state (they are not shown yet). */
+export function holdBack(record: LocalRecord, remote: RecordState, held: ReadonlySet<string>): LocalRecord {
+  const replica = receiveRemote(replicaOf(record), remote, held)
+  return replica.held === record.held || !replica.held ? record : { ...record, held: replica.held }
+}
+
+/** The record with its held-back writes merged in for every field no longer in `stillPending`. */
+export function releaseHeld(record: LocalRecord, stillPending: ReadonlySet<string>): LocalRecord {
+  const before = replicaOf(record)
+  const after = releaseReplica(before, stillPending)
+  if (after === before) return record
+  const { held: _held, ...withoutHeld } = record
+  const next = recordWithState(withoutHeld, { fields: after.fields, stamps: after.stamps })
+  return after.held ? { ...next, held: after.held } : next
+}
+
+function replicaOf(record: LocalRecord): Replica {
+  const replica: Replica = { fields: record.fields, stamps: record.stamps }
+  if (record.held) replica.held = record.held
+  return replica
+}

@@ -1,0 +1,48 @@
+/**
+ * The shapes of the non-sync API responses (login, areas, config), parsed on the device with zod.
+ * Push and pull use the shared protocol schemas in #shared/sync/protocol.ts.
+ * Objects are not strict here: a newer server may add keys, which the device then ignores.
+ */
+import { z } from 'zod'
+import { AREA_LEVELS } from '#shared/domain/areaCodes.ts'
+
+export const USER_ROLES = ['worker', 'leader', 'handler', 'admin'] as const
+export type UserRole = (typeof USER_ROLES)[number]
+
+export const sessionUserSchema = z.object({
+  id: z.union([z.string(), z.number()]).transform(String),
+  username: z.string(),
+  displayName: z.string(),
+  role: z.enum(USER_ROLES),
+  areaIds: z.array(z.string()),
+})
+export type SessionUser = z.infer<typeof sessionUserSchema>
+
+export const loginResponseSchema = z.object({ token: z.string().min(1), user: sessionUserSchema })
+export type LoginResponse = z.infer<typeof loginResponseSchema>
+
+const position = z.array(z.number()).min(2)
+export const polygonSchema = z.object({
+  type: z.literal('Polygon'),
+  coordinates: z.array(z.array(position)),
+})
+export type Polygon = z.infer<typeof polygonSchema>
+
+export const areaSchema = z.object({
+  id: z.string(),
+  level: z.enum(AREA_LEVELS),
+  name: z.string(),
+  parentId: z.string().nullable(),
+  geometry: polygonSchema.nullable(),
+})
+export type Area = z.infer<typeof areaSchema>
+
+export const areasResponseSchema = z.object({ areas: z.array(areaSchema) })
+
+export const appConfigSchema = z.object({
+  basemapUrl: z.string(),
+  basemapAttribution: z.string(),
+  maxClockDriftMs: z.number(),
+  protocol: z.number().int(),
+})
+export type AppConfig = z.infer<typeof appConfigSchema>

@@ -1,0 +1,130 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { validate as isUuid, version as uuidVersion } from 'uuid'
+import { parseStamp } from '#shared/sync/hlc.ts'
+import type { GridPatrolDb } from '../../src/db/GridPatrolDb.ts'
+import { ValidationError } from '../../src/db/recordRepository.ts'
+import { FakeServer } from './fakeServer.ts'
+import { GRID, household, testDevice } from './testDevice.ts'
+
+const opened: GridPatrolDb[] = []
+const device = (name?: string) => {
+  const d = testDevice(new FakeServer(), name === undefined ? {} : { name })
+  opened.push(d.db)
+  return d
+}
+afterEach(async () => {
+  for (const db of opened.splice(0)) if (db.isOpen()) await db.delete()
+})
+
+describe('recordRepository', () => {
+  it('writes a record and its op in one transaction: a failed op write leaves no record and no clock tick', async () => {
+    const { db, repo } = device()
+    await repo.create('household', household())
+    const clockBefore = await db.getMeta('clock')
+    const seqBefore = await db.getMeta('lastOpSeq')
+    db.outbox.hook('creating', () => {
+      throw new Error('disk full')
+    })
+    await expect(repo.create('household', household({ headName: '李四' }))).rejects.toThrow('disk full')
+    expect(await db.records.count()).toBe(1)
+    expect(await db.outbox.count()).toBe(1)
+    expect(await db.getMeta('clock')).toEqual(clockBefore)
+    expect(await db.getMeta('lastOpSeq')).toBe(seqBefore)
+  })
+
+  it('creates with a UUIDv7 id, a create op with null bases, and stamps from the device clock', async () => {
+    const { db, repo } = device()
+    const id = await repo.create('household', household({ notes: '  有老人独居  ' }))
+    expect(isUuid(id) && uuidVersion(id)).toBe(7)
+    const record = (await repo.get(id))!
+    const [op] = await db.outbox.toArray()
+    const deviceId = (await db.getMeta('deviceId'))!
+    expect(deviceId).toMatch(/^[A-Za-z0-9_-]{8,64}$/)
+    expect(op).toMatchObject({ type: 'put', seq: 1, kind: 'household', id, create: true })
+    expect(op!.type === 'put' && op!.fields).toEqual(record.fields)
+    expect(record.fields['notes']).toBe('有老人独居') // the schema's trim
+    expect(op!.base).toEqual(Object.fromEntries(Object.keys(record.fields).map((f) => [f, null])))
+    expect(parseStamp(op!.stamp).node).toBe(deviceId)
+    expect(new Set(Object.values(record.stamps))).toEqual(new Set([op!.stamp]))
+    expect(record).toMatchObject({
+      gridId: GRID,
+      villageId: '330523101001',
+      townId: '330523101',
+      countyId: '330523',
+    })
+    expect(record).toMatchObject({ deleted: 0, pending: 1, serverSeq: 0 })
+  })
+
+  it('patches only the fields that changed, with the base each had; no change makes no op', async () => {
+    const { db, repo, advance } = device()
+    const id = await repo.create('household', household())
+    const created = (await repo.get(id))!
+    advance(1000)
+    expect(await repo.update('household', id, { headName: '王建国', address: '横山村13号' })).toBe(true)
+    const ops = await db.outbox.toArray()
+    expect(ops).toHaveLength(2)
+    const edit = ops[1]!
+    expect(edit.type === 'put' && edit.fields).toEqual({ address: '横山村13号' })
+    expect(edit.base).toEqual({ address: created.stamps['address'] })
+    expect(edit.prev).toEqual({ address: created.fields['address'] })
+    expect(edit.type === 'put' && edit.create).toBe(false)
+    expect(edit.stamp > created.stamps['address']!).toBe(true)
+    const updated = (await repo.get(id))!
+    expect(updated.stamps['headName']).toBe(created.stamps['headName'])
+    expect(updated.stamps['address']).toBe(edit.stamp)
+
+    expect(await repo.update('household', id, { address: '横山村13号', headName: '王建国' })).toBe(false)
+    expect(await db.outbox.count()).toBe(2)
+
+    await repo.update('household', id, { notes: '新增备注' })
+    const added = (await db.outbox.toArray())[2]!
+    expect(added.base).toEqual({ notes: null })
+  })
+
+  it('deletes with a tombstone op naming every stamp it saw, plus _deleted', async () => {
+    const { db, repo } = device()
+    const id = await repo.create('household', household())
+    await repo.update('household', id, { memberCount: 4 })
+    const before = (await repo.get(id))!
+    expect(await repo.remove('household', id)).toBe(true)
+    const del = (await db.outbox.toArray()).at(-1)!
+    expect(del.type).toBe('delete')
+    expect(del.base).toEqual({ ...before.stamps, _deleted: null })
+    expect((await repo.get(id))!.deleted).toBe(1)
+    expect(await repo.remove('household', id)).toBe(false)
+    await expect(repo.update('household', id, { notes: 'x' })).rejects.toThrow('record not found')
+  })
+
+  it('refuses invalid input with a ValidationError naming the field, and writes nothing', async () => {
+    const { db, repo } = device()
+    const error = await repo.create('household', household({ headPhone: '12345' })).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ValidationError)
+    expect(error).toMatchObject({ field: 'headPhone', message: '手机号应为11位数字' })
+    await expect(repo.create('household', household({ color: 'red' }))).rejects.toMatchObject({
+      field: 'color',
+    })
+    const id = await repo.create('household', household())
+    await expect(repo.update('household', id, { address: '' })).rejects.toMatchObject({ field: 'address' })
+    expect(await db.outbox.count()).toBe(1)
+  })
+
+  it('issues strictly increasing op seqs, never reused across reopen or after the outbox is emptied', async () => {
+    const first = device()
+    const id = await first.repo.create('household', household())
+    await first.repo.update('household', id, { memberCount: 2 })
+    first.db.close()
+
+    const again = device(first.name)
+    await again.repo.update('household', id, { memberCount: 3 })
+    const seqs = (await again.db.outbox.toArray()).map((op) => op.seq)
+    expect(seqs).toEqual([1, 2, 3])
+    await again.db.outbox.clear() // all acknowledged
+    await again.repo.update('household', id, { memberCount: 4 })
+    again.db.close()
+
+    const third = device(first.name)
+    await third.repo.update('household', id, { memberCount: 5 })
+    expect((await third.db.outbox.toArray()).map((op) => op.seq)).toEqual([4, 5])
+    expect(await third.db.getMeta('lastOpSeq')).toBe(5)
+  })
+})
