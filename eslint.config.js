@@ -5,7 +5,17 @@ import pluginVue from 'eslint-plugin-vue'
 import prettier from 'eslint-config-prettier'
 import globals from 'globals'
 
-const browserOnly = ['vue', 'vue-*', 'pinia', 'dexie', 'leaflet', 'leaflet.*', 'vant', 'workbox-window', '@vant/*']
+const browserOnly = [
+  'vue',
+  'vue-*',
+  'pinia',
+  'dexie',
+  'leaflet',
+  'leaflet.*',
+  'vant',
+  'workbox-window',
+  '@vant/*',
+]
 const nodeOnly = ['express', 'kysely', 'better-sqlite3', 'pino', 'node:*', 'fs', 'path', 'http', 'crypto']
 
 export default tseslint.config(
@@ -39,10 +49,12 @@ export default tseslint.config(
       ],
       'no-restricted-globals': [
         'error',
-        ...['window', 'document', 'navigator', 'localStorage', 'indexedDB', 'fetch', 'process'].map((name) => ({
-          name,
-          message: 'src/shared is pure: pass it in.',
-        })),
+        ...['window', 'document', 'navigator', 'localStorage', 'indexedDB', 'fetch', 'process'].map(
+          (name) => ({
+            name,
+            message: 'src/shared is pure: pass it in.',
+          }),
+        ),
       ],
       'no-restricted-properties': [
         'error',
@@ -57,7 +69,12 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: nodeOnly, message: 'The app runs in the browser.' }, { group: ['**/server/*'] }] },
+        {
+          patterns: [
+            { group: nodeOnly, message: 'The app runs in the browser.' },
+            { group: ['**/server/*'] },
+          ],
+        },
       ],
     },
   },

@@ -1,4 +1,3 @@
-/// <reference types="vitest/config" />
 import { existsSync } from 'node:fs'
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
@@ -27,7 +26,6 @@ export default defineConfig({
     VitePWA({
       registerType: 'prompt',
       injectRegister: false,
-      includeAssets: ['favicon.svg', 'apple-touch-icon.png'],
       manifest: {
         name: '网格巡查 GridPatrol',
         short_name: '网格巡查',
@@ -65,6 +63,12 @@ export default defineConfig({
       },
     }),
   ],
+  define: {
+    // vue-i18n's feature flags: composition API only, no devtools in production.
+    __VUE_I18N_FULL_INSTALL__: true,
+    __VUE_I18N_LEGACY_API__: false,
+    __INTLIFY_PROD_DEVTOOLS__: false,
+  },
   server: {
     proxy: { '/api': `http://127.0.0.1:${process.env.API_PORT ?? 3000}` },
   },
@@ -79,7 +83,9 @@ export default defineConfig({
       node('db', { setupFiles: ['fake-indexeddb/auto'] }),
       node('component', { environment: 'happy-dom', setupFiles: ['fake-indexeddb/auto'] }),
       node('server'),
-      ...(hasChromium ? [node('e2e', { testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false })] : []),
+      ...(hasChromium
+        ? [node('e2e', { testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false })]
+        : []),
     ],
   },
 })

@@ -1,17 +1,10 @@
 import { Router } from 'express'
-import { z } from 'zod'
-import { deviceIdSchema } from '#shared/sync/protocol.ts'
+import { loginRequestSchema } from '#shared/schemas/api.ts'
 import { HttpError } from '../http/HttpError.ts'
 import { parseWith } from '../http/parseWith.ts'
 import { setDeviceId, setUserId } from '../http/requestContext.ts'
 import { bearerToken } from '../http/requireAuth.ts'
 import type { RouteDeps } from './RouteDeps.ts'
-
-export const loginRequestSchema = z.strictObject({
-  username: z.string().trim().min(1).max(64),
-  password: z.string().min(1).max(256),
-  deviceId: deviceIdSchema,
-})
 
 export function authRouter({ auth, now }: RouteDeps): Router {
   const router = Router()

@@ -4,8 +4,9 @@ import type { Stamp } from '#shared/sync/hlc.ts'
 import type { FieldWrite, Fields, Stamps } from '#shared/sync/merge.ts'
 import type { OpResult, Scope } from '#shared/sync/protocol.ts'
 
-export const ROLES = ['worker', 'leader', 'handler', 'admin'] as const
-export type Role = (typeof ROLES)[number]
+import type { UserRole as Role } from '#shared/schemas/api.ts'
+
+export type { Role }
 
 /** A GeoJSON Polygon, WGS-84, positions as [lng, lat]. */
 export interface GeoPolygon {

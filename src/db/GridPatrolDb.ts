@@ -18,7 +18,7 @@ import type { Fields, RecordState, Stamps } from '#shared/sync/merge.ts'
 import type { Op, RefusalCode } from '#shared/sync/protocol.ts'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import type { AreaLevel } from '#shared/domain/areaCodes.ts'
-import type { AppConfig, Polygon, SessionUser } from '../sync/apiSchemas.ts'
+import type { AppConfig, Polygon, SessionUser } from '#shared/schemas/api.ts'
 
 export interface LocalRecord {
   id: string

@@ -2,7 +2,7 @@ import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { useLiveQuery } from '../composables/useLiveQuery.ts'
 import type { AreaRow } from '../db/GridPatrolDb.ts'
-import type { AppConfig } from '../sync/apiSchemas.ts'
+import type { AppConfig } from '#shared/schemas/api.ts'
 import { getServices } from './services.ts'
 import { useSessionStore } from './useSessionStore.ts'
 

@@ -1,8 +1,8 @@
 import { z } from 'zod'
 import { apiErrorSchema, pullResponseSchema, pushResponseSchema } from '#shared/sync/protocol.ts'
 import type { PullQuery, PullResponse, PushRequest, PushResponse } from '#shared/sync/protocol.ts'
-import { appConfigSchema, areasResponseSchema, loginResponseSchema } from './apiSchemas.ts'
-import type { AppConfig, Area, LoginResponse } from './apiSchemas.ts'
+import { appConfigSchema, areasResponseSchema, loginResponseSchema } from '#shared/schemas/api.ts'
+import type { AppConfig, Area, LoginResponse } from '#shared/schemas/api.ts'
 import { AuthError, RequestError, TransportError } from './ports.ts'
 import type { Transport } from './ports.ts'
 

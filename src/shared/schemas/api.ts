@@ -1,10 +1,11 @@
 /**
- * The shapes of the non-sync API responses (login, areas, config), parsed on the device with zod.
+ * The shapes of the non-sync API (login, areas, config): the server parses requests with them, the device responses.
  * Push and pull use the shared protocol schemas in #shared/sync/protocol.ts.
  * Objects are not strict here: a newer server may add keys, which the device then ignores.
  */
 import { z } from 'zod'
-import { AREA_LEVELS } from '#shared/domain/areaCodes.ts'
+import { AREA_LEVELS } from '../domain/areaCodes.ts'
+import { deviceIdSchema } from '../sync/protocol.ts'
 
 export const USER_ROLES = ['worker', 'leader', 'handler', 'admin'] as const
 export type UserRole = (typeof USER_ROLES)[number]
@@ -46,3 +47,10 @@ export const appConfigSchema = z.object({
   protocol: z.number().int(),
 })
 export type AppConfig = z.infer<typeof appConfigSchema>
+
+export const loginRequestSchema = z.strictObject({
+  username: z.string().trim().min(1).max(64),
+  password: z.string().min(1).max(256),
+  deviceId: deviceIdSchema,
+})
+export type LoginRequest = z.infer<typeof loginRequestSchema>

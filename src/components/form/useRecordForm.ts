@@ -1,0 +1,109 @@
+/**
+ * What the three record forms share: validate against the shared schema (every field's error shown next to it),
+ * create with exactly the schema's fields, or on edit send only the fields that changed (the store stamps them).
+ */
+import { computed, reactive, ref } from 'vue'
+import { useI18n } from 'vue-i18n'
+import { showConfirmDialog, showToast } from 'vant'
+import { validateFields, type RecordKind } from '#shared/schemas/records.ts'
+import { useRecordsStore } from '../../stores/useRecordsStore.ts'
+import { fieldErrors, sameValue, translateMessage } from './fieldErrors.ts'
+
+/** The part of a stored record a form reads. */
+export interface EditableRecord {
+  id: string
+  kind: RecordKind
+  fields: Record<string, unknown>
+}
+
+export type SaveOutcome = 'created' | 'updated' | 'unchanged'
+
+export interface RecordFormOptions {
+  kind: RecordKind
+  record: () => EditableRecord | null | undefined
+  /** All of the schema's fields, built from the form's draft. */
+  build: () => Record<string, unknown>
+  onSaved: (id: string, outcome: SaveOutcome) => void
+  onDeleted: (id: string) => void
+}
+
+export function useRecordForm(options: RecordFormOptions) {
+  const { t } = useI18n()
+  const records = useRecordsStore()
+  const errors = reactive<Record<string, string | undefined>>({})
+  const saving = ref(false)
+  const isEdit = computed(() => Boolean(options.record()))
+
+  function showErrors(next: Record<string, string>) {
+    for (const key of Object.keys(errors)) errors[key] = undefined
+    Object.assign(errors, next)
+  }
+
+  function showStoreError(error: unknown) {
+    const field = (error as { field?: unknown } | null)?.field
+    const message = error instanceof Error ? error.message : String(error)
+    if (typeof field === 'string' && field) showErrors({ [field]: translateMessage(message, t) })
+    else showToast({ type: 'fail', message: message || t('common.unknownError') })
+  }
+
+  async function save() {
+    if (saving.value) return
+    const full = options.build()
+    const problems = fieldErrors(options.kind, full, t)
+    showErrors(problems)
+    if (Object.keys(problems).length > 0) return
+    const checked = validateFields(options.kind, full, 'create')
+    if (!checked.ok) {
+      showErrors({ [checked.issue.field]: translateMessage(checked.issue.message, t) })
+      return
+    }
+    saving.value = true
+    try {
+      const record = options.record()
+      if (!record) {
+        const id = await records.create(options.kind, checked.fields)
+        options.onSaved(id, 'created')
+        return
+      }
+      const patch: Record<string, unknown> = {}
+      for (const [field, value] of Object.entries(checked.fields))
+        if (!sameValue(value, record.fields[field])) patch[field] = value ?? null
+      if (Object.keys(patch).length === 0) {
+        options.onSaved(record.id, 'unchanged')
+        return
+      }
+      await records.update(options.kind, record.id, patch)
+      options.onSaved(record.id, 'updated')
+    } catch (error) {
+      showStoreError(error)
+    } finally {
+      saving.value = false
+    }
+  }
+
+  async function remove() {
+    const record = options.record()
+    if (!record || saving.value) return
+    try {
+      await showConfirmDialog({
+        message: t('form.deleteConfirm'),
+        confirmButtonText: t('common.delete'),
+        confirmButtonColor: '#ee0a24',
+        cancelButtonText: t('common.cancel'),
+      })
+    } catch {
+      return // cancelled
+    }
+    saving.value = true
+    try {
+      await records.remove(options.kind, record.id)
+      options.onDeleted(record.id)
+    } catch (error) {
+      showStoreError(error)
+    } finally {
+      saving.value = false
+    }
+  }
+
+  return { errors, saving, isEdit, save, remove }
+}

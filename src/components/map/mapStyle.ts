@@ -1,0 +1,10 @@
+import type { RecordKind } from '#shared/schemas/records.ts'
+
+/** One colour per record kind, shared by markers, layer toggles and the legend. */
+export const KIND_COLORS: Record<RecordKind, string> = {
+  household: '#1677ff',
+  place: '#fa8c16',
+  incident: '#f5222d',
+}
+
+export const GRID_COLOR = '#389e0d'

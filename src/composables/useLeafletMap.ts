@@ -1,0 +1,180 @@
+/**
+ * The imperative Leaflet map behind MapView. Only the lazily loaded map route imports this file, so Leaflet stays
+ * out of the main chunk.
+ *
+ * Invariants:
+ * - The map works with no basemap at all: an empty URL, or tiles that fail to load, leave grid polygons and points
+ *   on the container's plain light background (no network in tests; patchy network in the hills).
+ * - Coordinates are WGS-84 as stored; a GCJ-02/BD-09 basemap would need display-time conversion here, never in data.
+ * - Popups and tooltips are DOM nodes filled with textContent: record and area names are never parsed as HTML.
+ */
+import { onBeforeUnmount, onMounted, ref, shallowRef, watch } from 'vue'
+import type { Ref } from 'vue'
+import * as L from 'leaflet'
+import 'leaflet/dist/leaflet.css'
+import type { Point, RecordKind } from '#shared/schemas/records.ts'
+import { RECORD_KINDS } from '#shared/schemas/records.ts'
+import { GRID_COLOR, KIND_COLORS } from '../components/map/mapStyle.ts'
+
+export interface MapGrid {
+  id: string
+  name: string
+  /** GeoJSON Polygon (positions are [lng, lat]). */
+  geometry: { type: 'Polygon'; coordinates: number[][][] } | null
+}
+
+export interface MapPoint {
+  id: string
+  kind: RecordKind
+  location: Point
+}
+
+export interface Basemap {
+  url: string
+  attribution: string
+}
+
+export interface LeafletMapOptions {
+  basemap: Ref<Basemap | null>
+  /** The popup of a point, built on demand (see buildRecordPopup). */
+  popup: (point: MapPoint) => HTMLElement
+}
+
+/** After this many failed tiles with none loaded, the basemap is dropped for the plain background. */
+const MAX_TILE_ERRORS = 4
+const FALLBACK_VIEW: [number, number] = [35, 105]
+
+export function useLeafletMap(container: Ref<HTMLElement | null>, options: LeafletMapOptions) {
+  const map = shallowRef<L.Map | null>(null)
+  const basemapFailed = ref(false)
+  const gridLayer = L.featureGroup()
+  const kindLayers = Object.fromEntries(RECORD_KINDS.map((kind) => [kind, L.featureGroup()])) as Record<
+    RecordKind,
+    L.FeatureGroup
+  >
+  let tileLayer: L.TileLayer | null = null
+  let fitted = false
+
+  function setBasemap(basemap: Basemap | null) {
+    const m = map.value
+    if (!m) return
+    if (tileLayer) {
+      m.removeLayer(tileLayer)
+      tileLayer = null
+    }
+    basemapFailed.value = false
+    if (!basemap?.url) return
+    let loaded = 0
+    let failed = 0
+    const layer = L.tileLayer(basemap.url, {
+      attribution: basemap.attribution,
+      maxZoom: 19,
+      crossOrigin: true,
+    })
+    layer.on('tileload', () => loaded++)
+    layer.on('tileerror', () => {
+      failed++
+      if (loaded === 0 && failed >= MAX_TILE_ERRORS && tileLayer === layer) {
+        m.removeLayer(layer)
+        tileLayer = null
+        basemapFailed.value = true
+      }
+    })
+    tileLayer = layer.addTo(m)
+  }
+
+  function label(text: string): HTMLElement {
+    const span = document.createElement('span')
+    span.textContent = text
+    return span
+  }
+
+  function setGrids(grids: readonly MapGrid[]) {
+    gridLayer.clearLayers()
+    for (const grid of grids) {
+      if (!grid.geometry) continue
+      const rings = grid.geometry.coordinates.map((ring) =>
+        ring.map(([lng, lat]) => L.latLng(lat ?? 0, lng ?? 0)),
+      )
+      L.polygon(rings, {
+        className: `gp-grid gp-grid-${grid.id}`,
+        color: GRID_COLOR,
+        weight: 2,
+        fillColor: GRID_COLOR,
+        fillOpacity: 0.08,
+      })
+        .bindTooltip(label(grid.name), { sticky: true, direction: 'top', className: 'gp-grid-label' })
+        .addTo(gridLayer)
+    }
+    if (!fitted && gridLayer.getLayers().length > 0) fit()
+  }
+
+  function setPoints(points: readonly MapPoint[]) {
+    for (const layer of Object.values(kindLayers)) layer.clearLayers()
+    for (const point of points) {
+      L.circleMarker([point.location.lat, point.location.lng], {
+        className: `gp-marker gp-marker-${point.kind} gp-id-${point.id}`,
+        radius: 8,
+        color: '#ffffff',
+        weight: 2,
+        fillColor: KIND_COLORS[point.kind],
+        fillOpacity: 0.9,
+      })
+        .bindPopup(() => options.popup(point), { minWidth: 200, maxWidth: 280 })
+        .addTo(kindLayers[point.kind])
+    }
+    if (!fitted && gridLayer.getLayers().length === 0 && points.length > 0) fit()
+  }
+
+  function setKindVisible(kind: RecordKind, visible: boolean) {
+    const m = map.value
+    if (!m) return
+    const layer = kindLayers[kind]
+    if (visible && !m.hasLayer(layer)) layer.addTo(m)
+    if (!visible && m.hasLayer(layer)) m.removeLayer(layer)
+  }
+
+  /** Fit the view to the grids, else to the points, else show the whole country. */
+  function fit() {
+    const m = map.value
+    if (!m) return
+    m.invalidateSize()
+    let bounds = gridLayer.getBounds()
+    if (!bounds.isValid()) {
+      bounds = L.latLngBounds([])
+      for (const layer of Object.values(kindLayers)) if (m.hasLayer(layer)) bounds.extend(layer.getBounds())
+    }
+    if (bounds.isValid()) {
+      m.fitBounds(bounds, { padding: [16, 16], maxZoom: 17 })
+      fitted = true
+    } else m.setView(FALLBACK_VIEW, 4)
+  }
+
+  onMounted(() => {
+    if (!container.value) return
+    // Half-zoom steps let the grids fill a narrow phone screen instead of half of it.
+    const m = L.map(container.value, { zoomSnap: 0.5, zoomControl: true, attributionControl: true })
+    m.setView(FALLBACK_VIEW, 4)
+    gridLayer.addTo(m)
+    for (const layer of Object.values(kindLayers)) layer.addTo(m)
+    map.value = m
+    setBasemap(options.basemap.value)
+    // The container gets its final size after layout: measure again before the first fit.
+    requestAnimationFrame(() => {
+      if (map.value !== m) return
+      m.invalidateSize()
+      fit()
+    })
+  })
+
+  watch(options.basemap, (basemap, previous) => {
+    if (basemap?.url !== previous?.url) setBasemap(basemap)
+  })
+
+  onBeforeUnmount(() => {
+    map.value?.remove()
+    map.value = null
+  })
+
+  return { map, basemapFailed, setGrids, setPoints, setKindVisible, fit }
+}

@@ -1,0 +1,20 @@
+import { createApp } from 'vue'
+import { createPinia } from 'pinia'
+// Function components are not auto-imported with their styles: import those we call.
+import 'vant/es/toast/style'
+import 'vant/es/dialog/style'
+import './styles/main.css'
+import App from './App.vue'
+import { createAppRouter } from './router.ts'
+import { createAppI18n } from './i18n/index.ts'
+import { useSyncStore } from './stores/useSyncStore.ts'
+
+const app = createApp(App)
+const pinia = createPinia()
+app.use(pinia)
+app.use(createAppI18n())
+app.use(createAppRouter())
+app.mount('#app')
+
+// Sync starts after the first paint; the scheduler itself waits for a session.
+useSyncStore(pinia).start()

@@ -1,0 +1,68 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import RecordListView from '../../src/views/RecordListView.vue'
+import { useRecordsStore } from '../../src/stores/useRecordsStore.ts'
+import { GRID_A, NOW, mountWith, settle, setupEnv, type TestEnv } from './harness.ts'
+
+let env: TestEnv
+let clock = NOW
+beforeEach(async () => {
+  clock = NOW
+  env = await setupEnv({ now: () => (clock += 1000) })
+})
+afterEach(async () => {
+  document.body.innerHTML = ''
+  await env.close()
+})
+
+describe('RecordListView', () => {
+  it('lists newest first, marks unsynced rows and filters by text', async () => {
+    const records = useRecordsStore()
+    const base = { gridId: GRID_A, housing: 'owned' }
+    const first = await records.create('household', { ...base, address: '横山村1号', headName: '张三' })
+    const second = await records.create('household', { ...base, address: '横山村2号', headName: '李四' })
+    const third = await records.create('household', { ...base, address: '鹤鹿溪村5号', headName: '王五' })
+    // The first one reached the server.
+    await env.db.records.update(first, { pending: 0 })
+
+    const { wrapper } = mountWith(RecordListView, env, { props: { kind: 'household' } })
+    await vi.waitFor(() => expect(wrapper.findAll('[data-testid="record-item"]')).toHaveLength(3))
+    await settle()
+    const rows = wrapper.findAll('[data-testid="record-item"]')
+    expect(rows.map((r) => r.attributes('data-record-id'))).toEqual([third, second, first])
+    expect(rows[0]!.text()).toContain('鹤鹿溪村5号')
+    expect(rows[0]!.text()).toContain('王五 · 自有')
+    expect(rows.map((r) => r.find('[data-testid="record-unsynced"]').exists())).toEqual([true, true, false])
+
+    await wrapper.get('[data-testid="record-search"] input').setValue('李四')
+    await settle()
+    expect(wrapper.findAll('[data-testid="record-item"]').map((r) => r.attributes('data-record-id'))).toEqual(
+      [second],
+    )
+    await wrapper.get('[data-testid="record-search"] input').setValue('没有这个人')
+    await settle()
+    expect(wrapper.findAll('[data-testid="record-item"]')).toHaveLength(0)
+    expect(wrapper.text()).toContain('没有符合条件的记录')
+  })
+
+  it('shows incidents with their category, description and a coloured status tag', async () => {
+    const records = useRecordsStore()
+    await records.create('incident', {
+      gridId: GRID_A,
+      category: 'safety',
+      description: '桥栏杆松动',
+      urgency: 'urgent',
+      status: 'returned',
+      reportedAt: NOW,
+    })
+    const { wrapper } = mountWith(RecordListView, env, { props: { kind: 'incident' } })
+    await vi.waitFor(() => expect(wrapper.findAll('[data-testid="record-item"]')).toHaveLength(1))
+    const row = wrapper.get('[data-testid="record-item"]')
+    expect(row.text()).toContain('安全隐患')
+    expect(row.text()).toContain('桥栏杆松动')
+    expect(row.text()).toContain('紧急')
+    const status = row.get('[data-status="returned"]')
+    expect(status.text()).toBe('已退回')
+    expect(status.get('.van-tag').classes()).toContain('van-tag--danger')
+    expect(wrapper.find('[data-testid="add-record"]').exists()).toBe(true)
+  })
+})

@@ -1,0 +1,155 @@
+/**
+ * The walking skeleton's promise, in a real Chromium: capture offline, reload offline from the service worker,
+ * come back online, the records reach the server and the map, and another device pulls them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import {
+  apiLogin,
+  loginFor,
+  openDevice,
+  startServer,
+  waitForServiceWorkerControl,
+  type DemoLogin,
+  type Device,
+  type RunningServer,
+} from './harness.ts'
+
+let server: RunningServer
+const devices: Device[] = []
+
+beforeAll(async () => {
+  server = await startServer()
+})
+afterAll(async () => {
+  for (const device of devices) await device.close()
+  await server?.stop()
+})
+
+async function logIn(page: Page, login: DemoLogin): Promise<void> {
+  await page.goto(`${server.url}/`)
+  await page
+    .getByTestId('login-username')
+    .locator('input')
+    .or(page.locator('input[data-testid="login-username"]'))
+    .first()
+    .fill(login.username)
+  await page
+    .getByTestId('login-password')
+    .locator('input')
+    .or(page.locator('input[data-testid="login-password"]'))
+    .first()
+    .fill(login.password)
+  await page.getByTestId('login-submit').click()
+  await page.getByTestId('unsynced-count').waitFor()
+}
+
+async function unsynced(page: Page): Promise<number> {
+  const text = (await page.getByTestId('unsynced-count').textContent()) ?? ''
+  const match = /\d+/.exec(text)
+  if (!match) throw new Error(`no number in unsynced count: ${text}`)
+  return Number(match[0])
+}
+
+async function fill(page: Page, field: string, value: string): Promise<void> {
+  const target = page.getByTestId(`field-${field}`)
+  const input = (await target.evaluate((el) => el.tagName === 'INPUT' || el.tagName === 'TEXTAREA'))
+    ? target
+    : target.locator('input, textarea').first()
+  await input.fill(value)
+}
+
+async function recordIdsOnList(page: Page, kind: string): Promise<string[]> {
+  await page.getByTestId(`tab-${kind}`).click()
+  await page.waitForURL(`**/records/${kind}`)
+  return page
+    .getByTestId('record-item')
+    .evaluateAll((items) => items.map((i) => i.getAttribute('data-record-id') ?? ''))
+}
+
+describe('offline capture → sync → server → map → another device', () => {
+  it('keeps offline records across an offline reload, syncs them, and a second device pulls them', async () => {
+    const worker = loginFor(server, 'worker')
+    const phone = await openDevice()
+    devices.push(phone)
+    const { page, context } = phone
+    await logIn(page, worker)
+    await waitForServiceWorkerControl(page)
+    await expect.poll(() => unsynced(page), { timeout: 30_000 }).toBe(0)
+
+    // GPS works offline; put the phone inside the demo county (安吉县).
+    await context.grantPermissions(['geolocation'], { origin: server.url })
+    await context.setGeolocation({ latitude: 30.6, longitude: 119.65, accuracy: 8 })
+    await context.setOffline(true)
+    const address = `离线测试村 ${Date.now()} 号`
+    await page.goto(`${server.url}/records/household/new`)
+    await fill(page, 'address', address)
+    await fill(page, 'headName', '王测试')
+    await page.getByTestId('field-housing-owned').click()
+    await page.getByTestId('field-location-get').click()
+    await page.getByTestId('location-accuracy').waitFor()
+    await page.getByTestId('form-save').click()
+    await page.waitForURL('**/records/household')
+
+    const description = `离线上报的安全隐患 ${Date.now()}`
+    await page.goto(`${server.url}/records/incident/new`)
+    await page.getByTestId('field-category-safety').click()
+    await page.getByTestId('field-urgency-urgent').click()
+    await fill(page, 'description', description)
+    await page.getByTestId('form-save').click()
+    await page.waitForURL('**/records/incident')
+
+    await page.getByTestId('tab-home').click()
+    await expect.poll(() => unsynced(page)).toBe(2)
+
+    // Reload while offline: the shell comes from the service worker, the records and the queue from IndexedDB.
+    await page.reload()
+    await page.getByTestId('unsynced-count').waitFor()
+    expect(await unsynced(page)).toBe(2)
+    expect(await page.getByTestId('online-status').getAttribute('data-online')).toBe('false')
+    const householdIds = await recordIdsOnList(page, 'household')
+    const incidentIds = await recordIdsOnList(page, 'incident')
+    const incidentRow = page.getByTestId('record-item').filter({ hasText: description })
+    expect(await incidentRow.count()).toBe(1)
+    const newIncidentId = await incidentRow.getAttribute('data-record-id')
+    await page.getByTestId('tab-household').click()
+    const newHouseholdId = await page
+      .getByTestId('record-item')
+      .filter({ hasText: address })
+      .getAttribute('data-record-id')
+    expect(householdIds).toContain(newHouseholdId)
+    expect(incidentIds).toContain(newIncidentId)
+
+    // Back online: the queue drains to the server.
+    await context.setOffline(false)
+    await page.getByTestId('tab-home').click()
+    await expect.poll(() => unsynced(page), { timeout: 30_000 }).toBe(0)
+    const token = await apiLogin(server, worker)
+    const onServer = async (kind: string, id: string | null) => {
+      const response = await fetch(`${server.url}/api/records/${kind}/${id}`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+      return response.ok ? ((await response.json()) as { fields: Record<string, unknown> }).fields : null
+    }
+    expect((await onServer('household', newHouseholdId))?.address).toBe(address)
+    expect((await onServer('incident', newIncidentId))?.description).toBe(description)
+
+    // On the map (no basemap reachable): the new records are drawn.
+    await page.getByTestId('tab-map').click()
+    await page.getByTestId('map').waitFor()
+    await page.locator(`path.gp-id-${newHouseholdId}`).waitFor({ state: 'attached' })
+    expect(await page.locator('path.gp-grid').count()).toBeGreaterThan(0)
+
+    // Another device (a leader's) pulls them.
+    const tablet = await openDevice()
+    devices.push(tablet)
+    await logIn(tablet.page, loginFor(server, 'leader'))
+    await expect.poll(() => unsynced(tablet.page), { timeout: 30_000 }).toBe(0)
+    await expect
+      .poll(async () => (await recordIdsOnList(tablet.page, 'household')).includes(newHouseholdId ?? ''), {
+        timeout: 30_000,
+      })
+      .toBe(true)
+    expect(await recordIdsOnList(tablet.page, 'incident')).toContain(newIncidentId)
+  })
+})
