@@ -36,6 +36,10 @@ export default defineConfig({
         display: 'standalone',
         start_url: '/',
         scope: '/',
+        screenshots: [
+          { src: 'screenshots/home.png', sizes: '390x844', type: 'image/png', form_factor: 'narrow', label: '首页：同步状态' },
+          { src: 'screenshots/map.png', sizes: '390x844', type: 'image/png', form_factor: 'narrow', label: '全域一张图' },
+        ],
         icons: [
           { src: 'pwa-192x192.png', sizes: '192x192', type: 'image/png' },
           { src: 'pwa-512x512.png', sizes: '512x512', type: 'image/png' },
@@ -44,6 +48,7 @@ export default defineConfig({
       },
       workbox: {
         globPatterns: ['**/*.{js,css,html,svg,png,woff2}'],
+        globIgnores: ['screenshots/**'],
         navigateFallback: 'index.html',
         // API calls must reach the network (or fail) and never get the app shell.
         navigateFallbackDenylist: [/^\/api\//],
