@@ -19,8 +19,31 @@ export const sessionUserSchema = z.object({
 })
 export type SessionUser = z.infer<typeof sessionUserSchema>
 
-export const loginResponseSchema = z.object({ token: z.string().min(1), user: sessionUserSchema })
+/**
+ * A session: a short-lived access token for API calls and a per-device refresh token (rotated on every use,
+ * revocable by an admin or a logout). Times are server epoch ms.
+ */
+export const sessionTokensSchema = z.object({
+  accessToken: z.string().min(1),
+  accessExpiresAt: z.number(),
+  refreshToken: z.string().min(1),
+  refreshExpiresAt: z.number(),
+})
+export type SessionTokens = z.infer<typeof sessionTokensSchema>
+
+export const loginResponseSchema = sessionTokensSchema.extend({ user: sessionUserSchema })
 export type LoginResponse = z.infer<typeof loginResponseSchema>
+
+export const refreshRequestSchema = z.strictObject({
+  refreshToken: z.string().min(1).max(200),
+  deviceId: deviceIdSchema,
+})
+export type RefreshRequest = z.infer<typeof refreshRequestSchema>
+
+/** POST /api/records/:kind/:id/unmask: the server returns the real value and records who asked. */
+export const unmaskRequestSchema = z.strictObject({ field: z.string().min(1).max(64) })
+export const unmaskResponseSchema = z.object({ field: z.string(), value: z.unknown() })
+export type UnmaskResponse = z.infer<typeof unmaskResponseSchema>
 
 const position = z.array(z.number()).min(2)
 export const polygonSchema = z.object({

@@ -86,6 +86,8 @@ export const pushResponseSchema = z.strictObject({
   protocol: z.literal(PROTOCOL_VERSION),
   clock: stampSchema,
   results: z.array(opResultSchema),
+  /** An admin asked to wipe this device: after applying these results it deletes its data and session. */
+  wipe: z.boolean().optional(),
 })
 export type PushResponse = z.infer<typeof pushResponseSchema>
 
@@ -122,6 +124,15 @@ export const pullResponseSchema = z.strictObject({
   /** The server sequence to ask from next time. */
   cursor: z.number().int().min(0),
   more: z.boolean(),
+  /**
+   * Names what this user may see (role, assigned areas, the area tree's version). When it differs from the key the
+   * device last completed a pull with, the device pulls again from 0 and then drops every local record that pull did
+   * not bring (after its pending changes were pushed or refused): that is how records leave a phone whose user was
+   * reassigned or whose grid moved.
+   */
+  scopeKey: z.string().min(1).max(128),
+  /** See pushResponseSchema.wipe. */
+  wipe: z.boolean().optional(),
 })
 export type PullResponse = z.infer<typeof pullResponseSchema>
 
