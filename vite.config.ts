@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { defineConfig } from 'vite'
+import { defineConfig, type Plugin } from 'vite'
 import vue from '@vitejs/plugin-vue'
 import Components from 'unplugin-vue-components/vite'
 import { VantResolver } from '@vant/auto-import-resolver'
@@ -19,8 +19,22 @@ const node = (name: string, extra: Partial<TestProjectInlineConfiguration['test'
   test: { name, include: [`tests/${name}/**/*.test.ts`], environment: 'node', ...extra },
 })
 
+/**
+ * Vant's icon font is inlined as a data: URL with a CDN copy as fallback. The app never loads anything from a CDN
+ * (the hills have no signal for it, and the CSP allows fonts only from 'self' and data:), so the fallback goes.
+ */
+const noCdnFonts = (): Plugin => ({
+  name: 'gridpatrol:no-cdn-fonts',
+  enforce: 'pre',
+  transform(code, id) {
+    if (!/[\\/]vant[\\/].*\.css$/.test(id)) return null
+    return code.replace(/,\s*url\(\/\/at\.alicdn\.com[^)]*\)\s*format\(["']?woff["']?\)/g, '')
+  },
+})
+
 export default defineConfig({
   plugins: [
+    noCdnFonts(),
     vue(),
     Components({ resolvers: [VantResolver()], dts: 'src/components.d.ts' }),
     VitePWA({
@@ -37,8 +51,20 @@ export default defineConfig({
         start_url: '/',
         scope: '/',
         screenshots: [
-          { src: 'screenshots/home.png', sizes: '390x844', type: 'image/png', form_factor: 'narrow', label: '首页：同步状态' },
-          { src: 'screenshots/map.png', sizes: '390x844', type: 'image/png', form_factor: 'narrow', label: '全域一张图' },
+          {
+            src: 'screenshots/home.png',
+            sizes: '390x844',
+            type: 'image/png',
+            form_factor: 'narrow',
+            label: '首页：同步状态',
+          },
+          {
+            src: 'screenshots/map.png',
+            sizes: '390x844',
+            type: 'image/png',
+            form_factor: 'narrow',
+            label: '全域一张图',
+          },
         ],
         icons: [
           { src: 'pwa-192x192.png', sizes: '192x192', type: 'image/png' },

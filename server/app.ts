@@ -4,16 +4,22 @@ import type { Logger } from 'pino'
 import type { Config } from './config.ts'
 import { HttpError } from './http/HttpError.ts'
 import { errorHandler } from './http/errorHandler.ts'
+import { jsonOnly } from './http/jsonOnly.ts'
 import { requestLogger } from './http/requestLogger.ts'
 import { requireAuth } from './http/requireAuth.ts'
+import { securityHeaders } from './http/securityHeaders.ts'
 import { staticFiles } from './http/staticFiles.ts'
+import { adminRouter } from './routes/adminRouter.ts'
 import { areasRouter } from './routes/areasRouter.ts'
 import { authRouter } from './routes/authRouter.ts'
+import { devicesRouter } from './routes/devicesRouter.ts'
 import { metaRouter } from './routes/metaRouter.ts'
 import { recordsRouter } from './routes/recordsRouter.ts'
 import type { RouteDeps } from './routes/RouteDeps.ts'
 import { syncRouter } from './routes/syncRouter.ts'
+import { createAdminService } from './services/adminService.ts'
 import { createAuthService } from './services/authService.ts'
+import type { PasswordCost } from './services/password.ts'
 import { createSyncService } from './services/syncService.ts'
 import type { SyncStore } from './store/SyncStore.ts'
 
@@ -25,28 +31,50 @@ export interface AppDeps {
   logger: Logger
   /** The built app (vite's dist) to serve next to the API. */
   staticDir?: string
+  /** argon2id cost for new hashes and rehashing (tests pass a cheap one). */
+  passwordCost?: PasswordCost
 }
 
-export function createApp({ store, config, now, logger, staticDir }: AppDeps): Express {
-  const auth = createAuthService({ store })
+/**
+ * The HTTP app. No CORS middleware on purpose: the app and its API share one origin, so no response ever carries
+ * Access-Control-Allow-Origin and browsers keep other sites' pages from reading it.
+ */
+export function createApp({ store, config, now, logger, staticDir, passwordCost }: AppDeps): Express {
+  const cost = passwordCost ? { passwordCost } : {}
+  const auth = createAuthService({
+    store,
+    accessTokenTtlMs: config.accessTokenTtlMs,
+    refreshTokenTtlMs: config.refreshTokenTtlMs,
+    ...cost,
+  })
   const sync = createSyncService({ store, maxClockDriftMs: config.maxClockDriftMs })
-  const deps: RouteDeps = { store, config, now, auth, sync, authenticated: requireAuth(auth, now) }
+  const admin = createAdminService({ store, ...cost })
+  const deps: RouteDeps = { store, config, now, auth, sync, admin, authenticated: requireAuth(auth, now) }
 
   const app = express()
   app.disable('x-powered-by')
+  app.set('trust proxy', config.trustProxy)
   app.use(requestLogger(logger))
-  app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff')
-    next()
-  })
+  app.use(securityHeaders(config.basemapUrl))
 
   const api = express.Router()
   api.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store')
     next()
   })
+  api.use(jsonOnly)
   api.use(express.json({ limit: config.bodyLimit }))
-  for (const router of [metaRouter, authRouter, syncRouter, areasRouter, recordsRouter]) api.use(router(deps))
+  for (const router of [
+    metaRouter,
+    authRouter,
+    syncRouter,
+    areasRouter,
+    recordsRouter,
+    devicesRouter,
+    adminRouter,
+  ]) {
+    api.use(router(deps))
+  }
   api.use((req) => {
     throw new HttpError(404, 'not_found', `no such API route: ${req.method} ${req.baseUrl}${req.path}`)
   })

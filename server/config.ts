@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { z } from 'zod'
 
 export const OSM_TILE_URL = 'https://tile.openstreetmap.org/{z}/{x}/{y}.png'
@@ -13,6 +14,15 @@ export interface Config {
   basemapUrl: string
   basemapAttribution: string
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** Lifetime of an access token (short: a stolen one is soon useless). */
+  accessTokenTtlMs: number
+  /** Lifetime of a refresh token; every refresh rotates it and starts a new lifetime. */
+  refreshTokenTtlMs: number
+  /**
+   * Express's `trust proxy`: whom to believe about the client address (X-Forwarded-For). Off by default; behind a
+   * reverse proxy set it, or every login shares the proxy's address and its rate limit.
+   */
+  trustProxy: boolean | number | string
 }
 
 export class ConfigError extends Error {
@@ -51,6 +61,38 @@ const envSchema = z.object({
     .optional(),
   BASEMAP_ATTRIBUTION: z.string().optional(),
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  ACCESS_TOKEN_TTL_MS: optional(
+    z.coerce
+      .number()
+      .int()
+      .min(1000)
+      .max(86_400_000)
+      .default(15 * 60_000),
+  ),
+  TRUST_PROXY: optional(
+    z
+      .string()
+      .refine(
+        (v) =>
+          /^(true|false|\d{1,2})$/.test(v) ||
+          v
+            .split(',')
+            .map((t) => t.trim())
+            .every(
+              (t) => ['loopback', 'linklocal', 'uniquelocal'].includes(t) || isIP(t.split('/')[0]!) !== 0,
+            ),
+        'expected true, false, a number of hops, or addresses/subnets (e.g. loopback, 10.0.0.0/8)',
+      )
+      .optional(),
+  ),
+  REFRESH_TOKEN_TTL_MS: optional(
+    z.coerce
+      .number()
+      .int()
+      .min(1000)
+      .max(366 * 86_400_000)
+      .default(30 * 86_400_000),
+  ),
 })
 
 /** Read the server's settings from the environment; a bad value throws a ConfigError naming the variable. */
@@ -64,6 +106,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     )
   }
   const e = result.data
+  if (e.REFRESH_TOKEN_TTL_MS < e.ACCESS_TOKEN_TTL_MS) {
+    throw new ConfigError(
+      `Invalid environment variable REFRESH_TOKEN_TTL_MS=${JSON.stringify(env.REFRESH_TOKEN_TTL_MS ?? '')}: ` +
+        'must not be shorter than ACCESS_TOKEN_TTL_MS',
+    )
+  }
   const basemapUrl = e.BASEMAP_URL ?? OSM_TILE_URL
   return {
     port: e.PORT,
@@ -74,5 +122,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     basemapUrl,
     basemapAttribution: e.BASEMAP_ATTRIBUTION ?? (basemapUrl === OSM_TILE_URL ? OSM_ATTRIBUTION : ''),
     logLevel: e.LOG_LEVEL,
+    accessTokenTtlMs: e.ACCESS_TOKEN_TTL_MS,
+    refreshTokenTtlMs: e.REFRESH_TOKEN_TTL_MS,
+    trustProxy: trustProxyOf(e.TRUST_PROXY),
   }
+}
+
+function trustProxyOf(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === 'false') return false
+  if (value === 'true') return true
+  return /^\d+$/.test(value) ? Number(value) : value
 }

@@ -361,7 +361,7 @@ export async function seedDemo(store: SyncStore, { now, random }: SeedOptions): 
     { username: 'handler', role: 'handler', displayName: '天荒坪镇综合执法队', areaIds: [townA] },
   ]
   const logins: DemoLogin[] = people.map((p) => ({ ...p, password: randomPassword(random) }))
-  // Ids and salts are drawn in a fixed order (determinism), then hashed in parallel (scrypt is slow on purpose).
+  // Ids and salts are drawn in a fixed order (determinism), then hashed in parallel (argon2id is slow on purpose).
   const drawn = logins.map(({ password: _password, ...user }) => ({
     ...user,
     id: uuidv4({ random: random(16) }),

@@ -11,6 +11,13 @@ export {}
 /* prettier-ignore */
 declare module 'vue' {
   export interface GlobalComponents {
+    AdminAreasPanel: typeof import('./components/admin/AdminAreasPanel.vue')['default']
+    AdminAuditPanel: typeof import('./components/admin/AdminAuditPanel.vue')['default']
+    AdminDevicesPanel: typeof import('./components/admin/AdminDevicesPanel.vue')['default']
+    AdminGridMap: typeof import('./components/admin/AdminGridMap.vue')['default']
+    AdminUsersPanel: typeof import('./components/admin/AdminUsersPanel.vue')['default']
+    AreaForm: typeof import('./components/admin/AreaForm.vue')['default']
+    AreaPicker: typeof import('./components/admin/AreaPicker.vue')['default']
     ChoiceField: typeof import('./components/form/ChoiceField.vue')['default']
     FormActions: typeof import('./components/form/FormActions.vue')['default']
     FormTextField: typeof import('./components/form/FormTextField.vue')['default']
@@ -27,7 +34,10 @@ declare module 'vue' {
     RefusedOpsList: typeof import('./components/sync/RefusedOpsList.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']
+    SensitiveField: typeof import('./components/form/SensitiveField.vue')['default']
     SyncStatusCard: typeof import('./components/sync/SyncStatusCard.vue')['default']
+    UnmaskButton: typeof import('./components/privacy/UnmaskButton.vue')['default']
+    UserForm: typeof import('./components/admin/UserForm.vue')['default']
     VanButton: typeof import('vant/es')['Button']
     VanCell: typeof import('vant/es')['Cell']
     VanCellGroup: typeof import('vant/es')['CellGroup']
@@ -37,12 +47,15 @@ declare module 'vue' {
     VanIcon: typeof import('vant/es')['Icon']
     VanLoading: typeof import('vant/es')['Loading']
     VanNavBar: typeof import('vant/es')['NavBar']
+    VanPopup: typeof import('vant/es')['Popup']
     VanProgress: typeof import('vant/es')['Progress']
     VanRadio: typeof import('vant/es')['Radio']
     VanRadioGroup: typeof import('vant/es')['RadioGroup']
     VanSearch: typeof import('vant/es')['Search']
+    VanTab: typeof import('vant/es')['Tab']
     VanTabbar: typeof import('vant/es')['Tabbar']
     VanTabbarItem: typeof import('vant/es')['TabbarItem']
+    VanTabs: typeof import('vant/es')['Tabs']
     VanTag: typeof import('vant/es')['Tag']
   }
 }

@@ -1,3 +1,5 @@
+// First: zod must know it may not use eval before any schema is built (see zodJitless.ts).
+import './zodJitless.ts'
 import { createApp } from 'vue'
 import { createPinia } from 'pinia'
 // Function components are not auto-imported with their styles: import those we call.

@@ -1,10 +1,14 @@
 /**
- * Routes. The map route is lazy so that Leaflet stays out of the main chunk. Every route but /login needs a
- * session; a session restored from IndexedDB counts (the app works offline on its cached session).
+ * Routes. The map and admin routes are lazy so that Leaflet and the admin screens stay out of the main chunk. Every
+ * route but /login needs a session; a session restored from IndexedDB counts (the app works offline on its cached
+ * session). Routes a role may not use (a handler's households and places, a non-admin's /admin) redirect home: the
+ * server refuses them anyway, the UI only hides them (#shared/domain/permissions.ts is the one table).
  */
 import { createRouter, createWebHistory } from 'vue-router'
 import type { RouteLocationNormalized, RouteRecordRaw, RouterHistory } from 'vue-router'
 import { RECORD_KINDS, type RecordKind } from '#shared/schemas/records.ts'
+import type { UserRole } from '#shared/schemas/api.ts'
+import { canAdminister, canOnRecords, readableKinds } from '#shared/domain/permissions.ts'
 import { useSessionStore } from './stores/useSessionStore.ts'
 import LoginView from './views/LoginView.vue'
 import HomeView from './views/HomeView.vue'
@@ -15,12 +19,35 @@ import NotFoundView from './views/NotFoundView.vue'
 
 export type TabName = 'home' | RecordKind | 'map'
 
+export interface TabItem {
+  name: TabName
+  to: string
+  icon: string
+  label: string
+}
+
+const ALL_TABS: readonly TabItem[] = [
+  { name: 'home', to: '/', icon: 'home-o', label: 'nav.home' },
+  { name: 'household', to: '/records/household', icon: 'wap-home-o', label: 'nav.household' },
+  { name: 'place', to: '/records/place', icon: 'shop-o', label: 'nav.place' },
+  { name: 'incident', to: '/records/incident', icon: 'warning-o', label: 'nav.incident' },
+  { name: 'map', to: '/map', icon: 'location-o', label: 'nav.map' },
+]
+
+/** The tab bar of a role: a record kind's tab only when the role may read that kind (a handler: incidents). */
+export function tabsFor(role: UserRole): TabItem[] {
+  const kinds = readableKinds(role)
+  return ALL_TABS.filter((tab) => !isKind(tab.name) || kinds.includes(tab.name))
+}
+
 declare module 'vue-router' {
   interface RouteMeta {
     /** No session needed. */
     public?: boolean
     /** Shows a back arrow in the header. */
     back?: boolean
+    /** Admins only (canAdminister); others are sent home. */
+    admin?: boolean
   }
 }
 
@@ -64,6 +91,12 @@ export const routes: RouteRecordRaw[] = [
   },
   { path: '/map', name: 'map', component: () => import('./views/MapView.vue') },
   { path: '/settings', name: 'settings', component: SettingsView, meta: { back: true } },
+  {
+    path: '/admin',
+    name: 'admin',
+    component: () => import('./views/AdminView.vue'),
+    meta: { back: true, admin: true },
+  },
   { path: '/:pathMatch(.*)*', name: 'not-found', component: NotFoundView, meta: { public: true } },
 ]
 
@@ -91,11 +124,22 @@ export function titleKeyOf(route: RouteLocationNormalized): string {
       return 'titles.map'
     case 'settings':
       return 'titles.settings'
+    case 'admin':
+      return 'titles.admin'
     case 'not-found':
       return 'titles.notFound'
     default:
       return 'titles.home'
   }
+}
+
+/** Whether a role may open a route: record routes by the permissions table, /admin for admins only. */
+export function allowedFor(role: UserRole, to: RouteLocationNormalized): boolean {
+  if (to.meta.admin && !canAdminister(role)) return false
+  const kind = to.params.kind
+  if (!isKind(kind)) return true
+  if (to.name === 'record-new') return canOnRecords(role, 'create', kind)
+  return readableKinds(role).includes(kind)
 }
 
 export function createAppRouter(history: RouterHistory = createWebHistory()) {
@@ -110,6 +154,8 @@ export function createAppRouter(history: RouterHistory = createWebHistory()) {
     if (!session.isLoggedIn) {
       return to.fullPath === '/' ? { name: 'login' } : { name: 'login', query: { redirect: to.fullPath } }
     }
+    const role = session.user?.role
+    if (role && !allowedFor(role, to)) return { name: 'home' }
     return true
   })
   return router

@@ -54,6 +54,7 @@ export function errorHandler(logger: Logger, bodyLimit: string): ErrorRequestHan
         ...(http.field === undefined ? {} : { field: http.field }),
       },
     }
+    for (const [name, value] of Object.entries(http.headers)) res.setHeader(name, value)
     res.status(http.status).json(body)
   }
 }

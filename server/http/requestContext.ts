@@ -14,6 +14,7 @@ const context = (res: Response): Context => res.locals as Context
 export function setSession(res: Response, session: Session): void {
   context(res).session = session
   context(res).userId = session.user.id
+  context(res).deviceId = session.deviceId
 }
 
 export function sessionOf(res: Response): Session {
@@ -28,6 +29,19 @@ export function setUserId(res: Response, userId: string): void {
 
 export function setDeviceId(res: Response, deviceId: string): void {
   context(res).deviceId = deviceId
+}
+
+/** 403 device_mismatch unless `deviceId` (from a push body or pull query) is the session's own device. */
+export function requireSameDevice(res: Response, deviceId: string): void {
+  const session = sessionOf(res)
+  if (session.deviceId !== deviceId) {
+    throw new HttpError(
+      403,
+      'device_mismatch',
+      `设备不符：此登录属于另一台设备，请在本设备上重新登录`,
+      'deviceId',
+    )
+  }
 }
 
 export function callerOf(res: Response): { user?: string; device?: string } {

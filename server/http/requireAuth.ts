@@ -8,13 +8,17 @@ export function bearerToken(header: string | undefined): string | null {
   return match?.[1] ?? null
 }
 
-/** 401 `unauthorized` unless the request carries `Authorization: Bearer <token>` of a live session. */
+/**
+ * 401 unless the request carries `Authorization: Bearer <access token>` of a live session: `token_expired` when the
+ * token is merely old (the device refreshes and retries), `unauthorized` when it is unknown or revoked.
+ */
 export function requireAuth(auth: AuthService, now: () => number): RequestHandler {
   return async (req, res, next) => {
     const token = bearerToken(req.get('authorization'))
-    const session = token ? await auth.authenticate(token, now()) : null
-    if (!session) throw new HttpError(401, 'unauthorized', '登录已失效，请重新登录')
-    setSession(res, session)
+    const result = token ? await auth.authenticate(token, now()) : ({ status: 'invalid' } as const)
+    if (result.status === 'expired') throw new HttpError(401, 'token_expired', '登录已过期，正在刷新')
+    if (result.status === 'invalid') throw new HttpError(401, 'unauthorized', '登录已失效，请重新登录')
+    setSession(res, result.session)
     next()
   }
 }

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express'
 import type { Config } from '../config.ts'
+import type { AdminService } from '../services/adminService.ts'
 import type { AuthService } from '../services/authService.ts'
 import type { SyncService } from '../services/syncService.ts'
 import type { SyncStore } from '../store/SyncStore.ts'
@@ -11,6 +12,7 @@ export interface RouteDeps {
   now: () => number
   auth: AuthService
   sync: SyncService
-  /** 401 unless a live session's bearer token is sent. */
+  admin: AdminService
+  /** 401 unless a live session's access token is sent (token_expired when it is merely old). */
   authenticated: RequestHandler
 }

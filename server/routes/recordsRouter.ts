@@ -1,26 +1,31 @@
 import { Router } from 'express'
 import { z } from 'zod'
+import { unmaskRequestSchema } from '#shared/schemas/api.ts'
 import { recordKindSchema } from '#shared/schemas/records.ts'
 import { recordIdSchema } from '#shared/sync/protocol.ts'
-import { HttpError } from '../http/HttpError.ts'
 import { parseWith } from '../http/parseWith.ts'
+import { sessionOf } from '../http/requestContext.ts'
 import type { RouteDeps } from './RouteDeps.ts'
 
 const recordParamsSchema = z.object({ kind: recordKindSchema, id: recordIdSchema })
 const conflictsQuerySchema = z.strictObject({ recordId: recordIdSchema })
 
-/** The server's copy of a record and its conflict rows (tests now, the leader's screens later). */
-export function recordsRouter({ sync, authenticated }: RouteDeps): Router {
+/** The server's copy of a record and its conflict rows, scoped and masked; unmasking is explicit and audited. */
+export function recordsRouter({ sync, now, authenticated }: RouteDeps): Router {
   const router = Router()
   router.get('/records/:kind/:id', authenticated, async (req, res) => {
     const { kind, id } = parseWith(recordParamsSchema, req.params, 'params')
-    const record = await sync.getRecord(kind, id)
-    if (!record) throw new HttpError(404, 'not_found', '没有这条记录')
-    res.json(record)
+    res.json(await sync.getRecord(sessionOf(res).user, kind, id))
+  })
+  router.post('/records/:kind/:id/unmask', authenticated, async (req, res) => {
+    const { kind, id } = parseWith(recordParamsSchema, req.params, 'params')
+    const { field } = parseWith(unmaskRequestSchema, req.body)
+    const session = sessionOf(res)
+    res.json(await sync.unmask(session.user, session.deviceId, kind, id, field, now()))
   })
   router.get('/conflicts', authenticated, async (req, res) => {
     const { recordId } = parseWith(conflictsQuerySchema, req.query, 'query')
-    res.json({ conflicts: await sync.listConflicts(recordId) })
+    res.json({ conflicts: await sync.listConflicts(sessionOf(res).user, recordId) })
   })
   return router
 }

@@ -2,7 +2,7 @@ import { Router } from 'express'
 import { pullQuerySchema, pushRequestSchema } from '#shared/sync/protocol.ts'
 import { parseWith } from '../http/parseWith.ts'
 import { checkProtocol } from '../http/protocolCheck.ts'
-import { sessionOf, setDeviceId } from '../http/requestContext.ts'
+import { requireSameDevice, sessionOf } from '../http/requestContext.ts'
 import type { RouteDeps } from './RouteDeps.ts'
 
 export function syncRouter({ sync, now, authenticated }: RouteDeps): Router {
@@ -10,13 +10,13 @@ export function syncRouter({ sync, now, authenticated }: RouteDeps): Router {
   router.post('/sync/push', authenticated, async (req, res) => {
     checkProtocol((req.body as { protocol?: unknown } | undefined)?.protocol)
     const body = parseWith(pushRequestSchema, req.body)
-    setDeviceId(res, body.deviceId)
+    requireSameDevice(res, body.deviceId)
     res.json(await sync.push(sessionOf(res).user, body.deviceId, body.ops, now()))
   })
   router.get('/sync/pull', authenticated, async (req, res) => {
     checkProtocol(req.query.protocol)
     const query = parseWith(pullQuerySchema, req.query, 'query')
-    setDeviceId(res, query.deviceId)
+    requireSameDevice(res, query.deviceId)
     res.json(await sync.pull(sessionOf(res).user, query.deviceId, query.since, query.limit, now()))
   })
   return router

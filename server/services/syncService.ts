@@ -1,3 +1,7 @@
+import { canOnRecords, canUnmask, coversScope, readableKinds } from '#shared/domain/permissions.ts'
+import type { RecordAction } from '#shared/domain/permissions.ts'
+import { maskFieldsFor, sensitiveTypeOf } from '#shared/domain/privacy.ts'
+import type { UnmaskResponse, UserRole } from '#shared/schemas/api.ts'
 import { validateFields } from '#shared/schemas/records.ts'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import { ClockError, createClock, formatStamp, parseStamp, receive, stampDrift } from '#shared/sync/hlc.ts'
@@ -18,17 +22,31 @@ import type {
   PullResponse,
   PushResponse,
   RefusalCode,
+  Scope,
   ServerRecord,
 } from '#shared/sync/protocol.ts'
+import { badRequest, forbidden, notFound } from '../http/HttpError.ts'
 import type { ConflictRow, StoreOps, StoredRecord, StoredWrite, SyncStore, User } from '../store/SyncStore.ts'
+import { scopeKeyOf } from './scopeKey.ts'
 
 export const SERVER_NODE = 'server'
 
 export interface SyncService {
   push(user: User, deviceId: string, ops: readonly Op[], now: number): Promise<PushResponse>
   pull(user: User, deviceId: string, since: number, limit: number, now: number): Promise<PullResponse>
-  getRecord(kind: RecordKind, id: string): Promise<ServerRecord | null>
-  listConflicts(recordId: string): Promise<ConflictRow[]>
+  /** The record as `user` may see it (masked); 403 for a kind the role cannot read, 404 when missing or out of scope. */
+  getRecord(user: User, kind: RecordKind, id: string): Promise<ServerRecord>
+  /** The record's conflict rows, masked; same refusals as getRecord. */
+  listConflicts(user: User, recordId: string): Promise<ConflictRow[]>
+  /** A sensitive field in clear, written to the audit log (who, which device, which record and field, when). */
+  unmask(
+    user: User,
+    deviceId: string,
+    kind: RecordKind,
+    id: string,
+    field: string,
+    now: number,
+  ): Promise<UnmaskResponse>
 }
 
 export interface SyncServiceOptions {
@@ -38,15 +56,37 @@ export interface SyncServiceOptions {
 
 type Outcome = { result: OpResult; clock?: Clock }
 
-export function toServerRecord(record: StoredRecord): ServerRecord {
+/** The record as it leaves the server for `role`: sensitive fields it does not see in clear are masked. */
+export function toServerRecord(record: StoredRecord, role: UserRole): ServerRecord {
   return {
     kind: record.kind,
     id: record.id,
-    fields: record.fields,
+    fields: maskFieldsFor(role, record.kind, record.fields),
     stamps: record.stamps,
     seq: record.seq,
     scope: record.scope,
   }
+}
+
+export const ROLE_NAMES: Record<UserRole, string> = {
+  worker: '网格员',
+  leader: '网格长',
+  handler: '责任单位',
+  admin: '管理员',
+}
+const ACTION_NAMES: Record<Exclude<RecordAction, 'read'>, string> = {
+  create: '新建',
+  update: '修改',
+  delete: '删除',
+}
+export const KIND_NAMES: Record<RecordKind, string> = { household: '住户', place: '场所', incident: '事件' }
+
+const scopePath = (scope: Scope): string[] => [scope.gridId, scope.villageId, scope.townId, scope.countyId]
+
+/** Whether an admin asked to wipe this device and it has not confirmed yet: then every answer says `wipe: true`. */
+async function wipePending(tx: StoreOps, deviceId: string): Promise<boolean> {
+  const device = await tx.getDevice(deviceId)
+  return device !== null && device.wipeRequestedAt !== null && device.wipedAt === null
 }
 
 /** "12 分 30 秒", "2 小时 5 分": how far a phone's clock runs ahead, for the person holding it. */
@@ -71,6 +111,10 @@ export function formatDuration(ms: number): string {
  * - Conflict rows are recomputed from the record's whole write history (order-independent), never from arrival.
  * - The server clock only receives accepted stamps, so a phone with a wrong clock cannot drag it forward; it is kept
  *   in the store so that it never goes backwards across restarts.
+ * - Scope: an op touching a record outside the user's areas (where it is, or where a patch would move it) is refused
+ *   `out_of_scope`, an action the role lacks `forbidden`; the rest of the batch still applies. A pull brings only the
+ *   records the user's areas cover, of kinds the role reads, masked for the role, with the scopeKey that names what
+ *   the user may see (role, areas, area tree version).
  */
 export function createSyncService({ store, maxClockDriftMs }: SyncServiceOptions): SyncService {
   let clock: Clock | null = null
@@ -117,15 +161,31 @@ export function createSyncService({ store, maxClockDriftMs }: SyncServiceOptions
       }
     }
     const existing = await tx.getRecord(op.id)
+    const outOfScope = async (gridId: string): Promise<Outcome> => {
+      const grid = await tx.getArea(gridId)
+      const name = grid ? `${grid.name}（${gridId}）` : gridId
+      return refuse('out_of_scope', `网格 ${name} 不在你的负责范围内，不能修改其中的记录`, 'gridId')
+    }
+    if (existing && !coversScope(user.areaIds, existing.scope)) return outOfScope(existing.scope.gridId)
     if (!existing && (op.type === 'delete' || !op.create)) {
       return refuse('unknown_record', '服务器上没有这条记录（可能尚未上传它的新建操作）')
     }
     if (existing && existing.kind !== op.kind) {
       return refuse('kind_mismatch', `记录类型不符：服务器上是 ${existing.kind}，操作是 ${op.kind}`)
     }
+    const action: RecordAction = op.type === 'delete' ? 'delete' : existing ? 'update' : 'create'
+    if (!canOnRecords(user.role, action, op.kind)) {
+      return refuse(
+        'forbidden',
+        `${ROLE_NAMES[user.role]}不能${ACTION_NAMES[action]}${KIND_NAMES[op.kind]}记录`,
+      )
+    }
     const gridId = op.type === 'put' ? op.fields.gridId : undefined
-    if (typeof gridId === 'string' && !(await tx.scopeOfGrid(gridId))) {
-      return refuse('invalid_field', `gridId：未知的网格 ${gridId}`, 'gridId')
+    let targetScope: Scope | null = null
+    if (typeof gridId === 'string') {
+      targetScope = await tx.scopeOfGrid(gridId)
+      if (!targetScope) return refuse('invalid_field', `gridId：未知的网格 ${gridId}`, 'gridId')
+      if (!coversScope(user.areaIds, targetScope)) return outOfScope(gridId)
     }
 
     const { state, changed } = applyPatch(existing ?? emptyState(), patchOfOp(op), op.stamp)
@@ -136,10 +196,15 @@ export function createSyncService({ store, maxClockDriftMs }: SyncServiceOptions
       const scope =
         existing && existing.scope.gridId === grid
           ? existing.scope
-          : typeof grid === 'string'
-            ? await tx.scopeOfGrid(grid)
-            : null
+          : targetScope && targetScope.gridId === grid
+            ? targetScope
+            : typeof grid === 'string'
+              ? await tx.scopeOfGrid(grid)
+              : null
       if (!scope) throw new Error(`record ${op.id} has no known grid`)
+      if (existing && existing.scope.gridId !== scope.gridId) {
+        await tx.insertExit({ seq, recordId: op.id, kind: op.kind, scope: existing.scope })
+      }
       await tx.saveRecord({
         id: op.id,
         kind: op.kind,
@@ -204,35 +269,90 @@ export function createSyncService({ store, maxClockDriftMs }: SyncServiceOptions
         const stamp = formatStamp(c)
         await tx.saveClock(stamp)
         clock = c
-        return { protocol: PROTOCOL_VERSION, clock: stamp, results }
+        const wipe = await wipePending(tx, deviceId)
+        return { protocol: PROTOCOL_VERSION, clock: stamp, results, ...(wipe ? { wipe } : {}) }
       })
     },
 
     pull(user, deviceId, since, limit, now) {
-      // Every user sees every record for now; the scope filter (next issue) goes into listRecordsSince.
       return store.transaction(async (tx) => {
         await tx.touchDevice(deviceId, user.id, now)
-        const rows = await tx.listRecordsSince(since, limit + 1)
+        const filter = { areaIds: user.areaIds, kinds: readableKinds(user.role) }
+        const rows = await tx.listRecordsSince(since, limit + 1, filter)
         const page = rows.slice(0, limit)
+        const more = rows.length > limit
+        const lastRecordSeq = page.at(-1)?.seq ?? since
+        // Exits within the span this page covers; the last page covers everything up to now.
+        const exits = await tx.listExitsSince(since, more ? lastRecordSeq : null, filter)
+        const cursor = Math.max(lastRecordSeq, exits.at(-1)?.seq ?? since)
         const c = atNow(await currentClock(tx), now)
         clock = c
+        const wipe = await wipePending(tx, deviceId)
         return {
           protocol: PROTOCOL_VERSION,
           clock: formatStamp(c),
-          records: page.map(toServerRecord),
-          cursor: page.at(-1)?.seq ?? since,
-          more: rows.length > limit,
+          records: page.map((r) => toServerRecord(r, user.role)),
+          cursor,
+          more,
+          ...(exits.length > 0 ? { removed: [...new Set(exits.map((x) => x.recordId))] } : {}),
+          scopeKey: scopeKeyOf(user.role, user.areaIds, await tx.areasVersion()),
+          ...(wipe ? { wipe } : {}),
         }
       })
     },
 
-    async getRecord(kind, id) {
-      const record = await store.getRecord(id)
-      return record && record.kind === kind ? toServerRecord(record) : null
+    async getRecord(user, kind, id) {
+      return toServerRecord(await visibleRecord(store, user, kind, id), user.role)
     },
 
-    listConflicts(recordId) {
-      return store.listConflicts(recordId)
+    async listConflicts(user, recordId) {
+      const found = await store.getRecord(recordId)
+      const record = await visibleRecord(store, user, found?.kind ?? 'incident', recordId)
+      const mask = (field: string, value: unknown) =>
+        maskFieldsFor(user.role, record.kind, { [field]: value })[field]
+      return (await store.listConflicts(recordId)).map((c) => ({
+        ...c,
+        winnerValue: mask(c.field, c.winnerValue),
+        loserValue: mask(c.field, c.loserValue),
+      }))
+    },
+
+    async unmask(user, deviceId, kind, id, field, now) {
+      if (!canUnmask(user.role)) throw forbidden(`${ROLE_NAMES[user.role]}不能查看完整的敏感信息`)
+      if (!sensitiveTypeOf(kind, field)) {
+        throw badRequest('field', `${field} 不是${KIND_NAMES[kind]}记录的敏感字段`)
+      }
+      const record = await visibleRecord(store, user, kind, id)
+      const value = record.fields[field] ?? null
+      await store.insertAudit({
+        at: now,
+        userId: user.id,
+        deviceId,
+        action: 'unmask',
+        recordKind: kind,
+        recordId: id,
+        field,
+        detail: null,
+        areaIds: scopePath(record.scope),
+      })
+      return { field, value }
     },
   }
+}
+
+/** The record if `user` may read it: 403 for a kind the role never reads, 404 when missing or out of scope. */
+async function visibleRecord(
+  store: SyncStore,
+  user: User,
+  kind: RecordKind,
+  id: string,
+): Promise<StoredRecord> {
+  if (!canOnRecords(user.role, 'read', kind)) {
+    throw forbidden(`${ROLE_NAMES[user.role]}不能查看${KIND_NAMES[kind]}记录`)
+  }
+  const record = await store.getRecord(id)
+  if (!record || record.kind !== kind || !coversScope(user.areaIds, record.scope)) {
+    throw notFound('没有这条记录，或它不在你的负责范围内')
+  }
+  return record
 }

@@ -4,21 +4,32 @@ import type { Selectable } from 'kysely'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import type { Stamp } from '#shared/sync/hlc.ts'
 import type { OpResult, Scope } from '#shared/sync/protocol.ts'
-import type { Database as Tables, RecordsTable } from './database.ts'
+import type { AreasTable, Database as Tables, RecordsTable } from './database.ts'
 import { migrationProvider } from './migrations/migrationProvider.ts'
 import type {
+  AccessTokenRow,
   Area,
+  AuditAction,
+  AuditEntry,
+  AuditSubject,
   ConflictRow,
+  DeviceRow,
   GeoPolygon,
+  NewAuditEntry,
   NewConflict,
   NewSession,
   NewUser,
-  Session,
+  RecordExit,
+  RecordFilter,
+  RefreshTokenRow,
+  SessionFilter,
   StoreOps,
   StoredRecord,
   StoredWrite,
   SyncStore,
   User,
+  UserAccount,
+  UserChanges,
 } from './SyncStore.ts'
 
 const json = (value: unknown): string => JSON.stringify(value ?? null)
@@ -39,17 +50,70 @@ class SqliteOps implements StoreOps {
 
   async listAreas(): Promise<Area[]> {
     const rows = await this.db.selectFrom('areas').selectAll().orderBy('id').execute()
-    return rows.map((r) => ({
-      id: r.id,
-      level: r.level,
-      name: r.name,
-      parentId: r.parent_id,
-      geometry: r.geometry === null ? null : parse<GeoPolygon>(r.geometry),
-      centroid:
-        r.centroid_lat === null || r.centroid_lng === null
-          ? null
-          : { lat: r.centroid_lat, lng: r.centroid_lng },
-    }))
+    return rows.map(areaOf)
+  }
+
+  async getArea(id: string): Promise<Area | null> {
+    const row = await this.db.selectFrom('areas').selectAll().where('id', '=', id).executeTakeFirst()
+    return row ? areaOf(row) : null
+  }
+
+  async updateArea(
+    id: string,
+    changes: Partial<Pick<Area, 'name' | 'parentId' | 'geometry' | 'centroid'>>,
+  ): Promise<void> {
+    const set: Partial<Omit<AreasTable, 'id' | 'level'>> = {}
+    if (changes.name !== undefined) set.name = changes.name
+    if (changes.parentId !== undefined) set.parent_id = changes.parentId
+    if (changes.geometry !== undefined)
+      set.geometry = changes.geometry === null ? null : json(changes.geometry)
+    if (changes.centroid !== undefined) {
+      set.centroid_lat = changes.centroid?.lat ?? null
+      set.centroid_lng = changes.centroid?.lng ?? null
+    }
+    if (Object.keys(set).length === 0) return
+    await this.db.updateTable('areas').set(set).where('id', '=', id).execute()
+  }
+
+  async areasVersion(): Promise<number> {
+    const row = await this.db
+      .selectFrom('server_state')
+      .select('areas_version')
+      .where('id', '=', 1)
+      .executeTakeFirstOrThrow()
+    return row.areas_version
+  }
+
+  async bumpAreasVersion(): Promise<number> {
+    const row = await this.db
+      .updateTable('server_state')
+      .set((eb) => ({ areas_version: eb('areas_version', '+', 1) }))
+      .where('id', '=', 1)
+      .returning('areas_version')
+      .executeTakeFirstOrThrow()
+    return row.areas_version
+  }
+
+  async moveGridRecords(gridId: string, scope: Scope): Promise<number> {
+    const rows = await this.db
+      .selectFrom('records')
+      .select('id')
+      .where('grid_id', '=', gridId)
+      .orderBy('seq')
+      .execute()
+    for (const { id } of rows) {
+      await this.db
+        .updateTable('records')
+        .set({
+          village_id: scope.villageId,
+          town_id: scope.townId,
+          county_id: scope.countyId,
+          seq: await this.nextSeq(),
+        })
+        .where('id', '=', id)
+        .execute()
+    }
+    return rows.length
   }
 
   async insertAreas(areas: readonly Area[]): Promise<void> {
@@ -95,22 +159,60 @@ class SqliteOps implements StoreOps {
         created_at: user.createdAt,
       })
       .execute()
-    if (user.areaIds.length > 0) {
-      await this.db
-        .insertInto('user_areas')
-        .values(user.areaIds.map((areaId) => ({ user_id: user.id, area_id: areaId })))
-        .execute()
-    }
+    await this.setUserAreas(user.id, user.areaIds)
   }
 
-  async findUserByUsername(username: string): Promise<(User & { passwordHash: string }) | null> {
+  async findUserByUsername(
+    username: string,
+  ): Promise<(User & { passwordHash: string; disabled: boolean }) | null> {
     const row = await this.db
       .selectFrom('users')
       .selectAll()
       .where('username', '=', username)
       .executeTakeFirst()
     if (!row) return null
-    return { ...(await this.userOf(row)), passwordHash: row.password_hash }
+    return { ...(await this.userOf(row)), passwordHash: row.password_hash, disabled: row.disabled === 1 }
+  }
+
+  async getUser(id: string): Promise<UserAccount | null> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+    if (!row) return null
+    return { ...(await this.userOf(row)), disabled: row.disabled === 1, createdAt: row.created_at }
+  }
+
+  async listUsers(): Promise<UserAccount[]> {
+    const rows = await this.db.selectFrom('users').selectAll().orderBy('username').execute()
+    const links = await this.db.selectFrom('user_areas').selectAll().orderBy('area_id').execute()
+    const areasOf = new Map<string, string[]>()
+    for (const link of links) areasOf.set(link.user_id, [...(areasOf.get(link.user_id) ?? []), link.area_id])
+    return rows.map((r) => ({
+      id: r.id,
+      username: r.username,
+      displayName: r.display_name,
+      role: r.role,
+      areaIds: areasOf.get(r.id) ?? [],
+      disabled: r.disabled === 1,
+      createdAt: r.created_at,
+    }))
+  }
+
+  async updateUser(id: string, changes: UserChanges): Promise<void> {
+    const set: { display_name?: string; role?: User['role']; password_hash?: string; disabled?: number } = {}
+    if (changes.displayName !== undefined) set.display_name = changes.displayName
+    if (changes.role !== undefined) set.role = changes.role
+    if (changes.passwordHash !== undefined) set.password_hash = changes.passwordHash
+    if (changes.disabled !== undefined) set.disabled = changes.disabled ? 1 : 0
+    if (Object.keys(set).length === 0) return
+    await this.db.updateTable('users').set(set).where('id', '=', id).execute()
+  }
+
+  async setUserAreas(id: string, areaIds: readonly string[]): Promise<void> {
+    await this.db.deleteFrom('user_areas').where('user_id', '=', id).execute()
+    if (areaIds.length === 0) return
+    await this.db
+      .insertInto('user_areas')
+      .values([...new Set(areaIds)].map((areaId) => ({ user_id: id, area_id: areaId })))
+      .execute()
   }
 
   private async userOf(row: {
@@ -138,29 +240,161 @@ class SqliteOps implements StoreOps {
     await this.db
       .insertInto('sessions')
       .values({
-        token_hash: session.tokenHash,
+        id: session.id,
         user_id: session.userId,
         device_id: session.deviceId,
         created_at: session.createdAt,
         expires_at: session.expiresAt,
+        revoked_at: null,
+        revoked_reason: null,
       })
       .execute()
   }
 
-  async findSession(tokenHash: string, now: number): Promise<Session | null> {
-    const row = await this.db
-      .selectFrom('sessions as s')
-      .innerJoin('users as u', 'u.id', 's.user_id')
-      .where('s.token_hash', '=', tokenHash)
-      .where('s.expires_at', '>', now)
-      .select(['u.id', 'u.username', 'u.display_name', 'u.role', 's.device_id', 's.expires_at'])
-      .executeTakeFirst()
-    if (!row) return null
-    return { user: await this.userOf(row), deviceId: row.device_id, expiresAt: row.expires_at }
+  async insertAccessToken(token: { tokenHash: string; sessionId: string; expiresAt: number }): Promise<void> {
+    await this.db
+      .insertInto('access_tokens')
+      .values({ token_hash: token.tokenHash, session_id: token.sessionId, expires_at: token.expiresAt })
+      .execute()
   }
 
-  async deleteSession(tokenHash: string): Promise<void> {
-    await this.db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute()
+  async insertRefreshToken(token: {
+    tokenHash: string
+    sessionId: string
+    createdAt: number
+    expiresAt: number
+  }): Promise<void> {
+    await this.db
+      .insertInto('refresh_tokens')
+      .values({
+        token_hash: token.tokenHash,
+        session_id: token.sessionId,
+        created_at: token.createdAt,
+        expires_at: token.expiresAt,
+        rotated_at: null,
+      })
+      .execute()
+  }
+
+  async findAccessToken(tokenHash: string): Promise<AccessTokenRow | null> {
+    const row = await this.db
+      .selectFrom('access_tokens as a')
+      .innerJoin('sessions as s', 's.id', 'a.session_id')
+      .innerJoin('users as u', 'u.id', 's.user_id')
+      .where('a.token_hash', '=', tokenHash)
+      .select([
+        'a.expires_at',
+        's.id as session_id',
+        's.device_id',
+        's.revoked_at',
+        'u.id',
+        'u.username',
+        'u.display_name',
+        'u.role',
+        'u.disabled',
+      ])
+      .executeTakeFirst()
+    if (!row) return null
+    return {
+      sessionId: row.session_id,
+      deviceId: row.device_id,
+      expiresAt: row.expires_at,
+      revokedAt: row.revoked_at,
+      user: { ...(await this.userOf(row)), disabled: row.disabled === 1 },
+    }
+  }
+
+  async findRefreshToken(tokenHash: string): Promise<RefreshTokenRow | null> {
+    const row = await this.db
+      .selectFrom('refresh_tokens as r')
+      .innerJoin('sessions as s', 's.id', 'r.session_id')
+      .where('r.token_hash', '=', tokenHash)
+      .select([
+        'r.token_hash',
+        'r.expires_at',
+        'r.rotated_at',
+        's.id',
+        's.user_id',
+        's.device_id',
+        's.revoked_at',
+      ])
+      .executeTakeFirst()
+    if (!row) return null
+    return {
+      tokenHash: row.token_hash,
+      sessionId: row.id,
+      userId: row.user_id,
+      deviceId: row.device_id,
+      expiresAt: row.expires_at,
+      rotatedAt: row.rotated_at,
+      revokedAt: row.revoked_at,
+    }
+  }
+
+  async markRefreshTokenRotated(tokenHash: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('refresh_tokens')
+      .set({ rotated_at: now })
+      .where('token_hash', '=', tokenHash)
+      .execute()
+  }
+
+  async setSessionExpiry(sessionId: string, expiresAt: number): Promise<void> {
+    await this.db.updateTable('sessions').set({ expires_at: expiresAt }).where('id', '=', sessionId).execute()
+  }
+
+  async pruneSessionTokens(sessionId: string, accessBefore: number, now: number): Promise<void> {
+    await this.db
+      .deleteFrom('access_tokens')
+      .where('session_id', '=', sessionId)
+      .where('expires_at', '<=', accessBefore)
+      .execute()
+    await this.db
+      .deleteFrom('refresh_tokens')
+      .where('session_id', '=', sessionId)
+      .where('rotated_at', 'is not', null)
+      .where('expires_at', '<=', now)
+      .execute()
+  }
+
+  async pruneExpiredSessions(now: number): Promise<void> {
+    // Tokens go with their session (on delete cascade).
+    await this.db.deleteFrom('sessions').where('expires_at', '<=', now).execute()
+  }
+
+  async revokeSessions(filter: SessionFilter, now: number, reason: string): Promise<number> {
+    let query = this.db
+      .updateTable('sessions')
+      .set({ revoked_at: now, revoked_reason: reason })
+      .where('revoked_at', 'is', null)
+    if ('sessionId' in filter) query = query.where('id', '=', filter.sessionId)
+    else if ('deviceId' in filter) query = query.where('device_id', '=', filter.deviceId)
+    else query = query.where('user_id', '=', filter.userId)
+    const result = await query.executeTakeFirst()
+    return Number(result.numUpdatedRows)
+  }
+
+  async listLoginFailures(key: string, since: number): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('login_failures')
+      .select('at')
+      .where('key', '=', key)
+      .where('at', '>=', since)
+      .orderBy('at')
+      .execute()
+    return rows.map((r) => r.at)
+  }
+
+  async insertLoginFailure(key: string, at: number): Promise<void> {
+    await this.db.insertInto('login_failures').values({ key, at }).execute()
+  }
+
+  async clearLoginFailures(key: string): Promise<void> {
+    await this.db.deleteFrom('login_failures').where('key', '=', key).execute()
+  }
+
+  async pruneLoginFailures(before: number): Promise<void> {
+    await this.db.deleteFrom('login_failures').where('at', '<', before).execute()
   }
 
   async touchDevice(deviceId: string, userId: string, now: number): Promise<void> {
@@ -169,6 +403,110 @@ class SqliteOps implements StoreOps {
       .values({ id: deviceId, user_id: userId, first_seen_at: now, last_seen_at: now })
       .onConflict((oc) => oc.column('id').doUpdateSet({ user_id: userId, last_seen_at: now }))
       .execute()
+  }
+
+  private devicesQuery() {
+    return this.db
+      .selectFrom('devices as d')
+      .innerJoin('users as u', 'u.id', 'd.user_id')
+      .select([
+        'd.id',
+        'd.user_id',
+        'u.username',
+        'u.display_name',
+        'd.first_seen_at',
+        'd.last_seen_at',
+        'd.wipe_requested_at',
+        'd.wiped_at',
+      ])
+  }
+
+  async getDevice(id: string): Promise<DeviceRow | null> {
+    const row = await this.devicesQuery().where('d.id', '=', id).executeTakeFirst()
+    return row ? deviceOf(row) : null
+  }
+
+  async listDevices(): Promise<DeviceRow[]> {
+    const rows = await this.devicesQuery().orderBy('d.last_seen_at', 'desc').orderBy('d.id').execute()
+    return rows.map(deviceOf)
+  }
+
+  async requestWipe(id: string, by: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('devices')
+      .set({ wipe_requested_at: now, wipe_requested_by: by, wiped_at: null })
+      .where('id', '=', id)
+      .execute()
+  }
+
+  async markWiped(id: string, now: number): Promise<void> {
+    await this.db.updateTable('devices').set({ wiped_at: now }).where('id', '=', id).execute()
+  }
+
+  async insertAudit(entry: NewAuditEntry): Promise<number> {
+    const row = await this.db
+      .insertInto('audit_log')
+      .values({
+        at: entry.at,
+        user_id: entry.userId,
+        device_id: entry.deviceId,
+        action: entry.action,
+        record_kind: entry.recordKind,
+        record_id: entry.recordId,
+        field: entry.field,
+        detail: entry.detail === null ? null : json(entry.detail),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    const areaIds = [...new Set(entry.areaIds)]
+    if (areaIds.length > 0) {
+      await this.db
+        .insertInto('audit_areas')
+        .values(areaIds.map((areaId) => ({ audit_id: row.id, area_id: areaId })))
+        .execute()
+    }
+    return row.id
+  }
+
+  async listAudit({
+    areaIds,
+    before,
+    limit,
+  }: {
+    areaIds: readonly string[] | null
+    before?: number
+    limit: number
+  }): Promise<AuditEntry[]> {
+    if (areaIds !== null && areaIds.length === 0) return []
+    let query = this.db
+      .selectFrom('audit_log as l')
+      .innerJoin('users as u', 'u.id', 'l.user_id')
+      .selectAll('l')
+      .select('u.username')
+      .orderBy('l.id', 'desc')
+      .limit(limit)
+    if (before !== undefined) query = query.where('l.id', '<', before)
+    if (areaIds !== null) {
+      query = query.where('l.id', 'in', (eb) =>
+        eb
+          .selectFrom('audit_areas')
+          .select('audit_id')
+          .where('area_id', 'in', [...areaIds]),
+      )
+    }
+    const rows = await query.execute()
+    return rows.map((r) => ({
+      id: r.id,
+      at: r.at,
+      userId: r.user_id,
+      username: r.username,
+      deviceId: r.device_id,
+      action: r.action as AuditAction,
+      recordKind: r.record_kind as AuditSubject | null,
+      recordId: r.record_id,
+      field: r.field,
+      detail: r.detail === null ? null : parse<Record<string, unknown>>(r.detail),
+    }))
   }
 
   async getAppliedResult(deviceId: string, opSeq: number): Promise<OpResult | null> {
@@ -345,16 +683,82 @@ class SqliteOps implements StoreOps {
     }))
   }
 
-  async listRecordsSince(since: number, limit: number): Promise<StoredRecord[]> {
-    // The scope filter (next issue) slots in as a WHERE on grid_id/village_id/town_id/county_id, each indexed with seq.
-    const rows = await this.db
-      .selectFrom('records')
-      .selectAll()
-      .where('seq', '>', since)
-      .orderBy('seq')
-      .limit(limit)
-      .execute()
+  async listRecordsSince(since: number, limit: number, filter?: RecordFilter): Promise<StoredRecord[]> {
+    if (filter && (filter.areaIds.length === 0 || filter.kinds.length === 0)) return []
+    const rows = await this.recordsSinceQuery(since, limit, filter).execute()
     return rows.map(recordOf)
+  }
+
+  /** The query behind listRecordsSince (public so a test can read SQLite's plan of it). */
+  recordsSinceQuery(since: number, limit: number, filter?: RecordFilter) {
+    let query = this.db.selectFrom('records').selectAll().where('seq', '>', since)
+    if (filter) {
+      const ids = [...filter.areaIds]
+      // Each scope column has an index with seq: SQLite answers the OR as a union of index range scans.
+      query = query
+        .where((eb) =>
+          eb.or([
+            eb('grid_id', 'in', ids),
+            eb('village_id', 'in', ids),
+            eb('town_id', 'in', ids),
+            eb('county_id', 'in', ids),
+          ]),
+        )
+        .where('kind', 'in', [...filter.kinds])
+    }
+    return query.orderBy('seq').limit(limit)
+  }
+
+  async insertExit(exit: RecordExit): Promise<void> {
+    await this.db
+      .insertInto('record_exits')
+      .values({
+        seq: exit.seq,
+        record_id: exit.recordId,
+        kind: exit.kind,
+        grid_id: exit.scope.gridId,
+        village_id: exit.scope.villageId,
+        town_id: exit.scope.townId,
+        county_id: exit.scope.countyId,
+      })
+      .execute()
+  }
+
+  async listExitsSince(since: number, upTo: number | null, filter: RecordFilter): Promise<RecordExit[]> {
+    const ids = [...filter.areaIds]
+    if (ids.length === 0 || filter.kinds.length === 0) return []
+    let query = this.db
+      .selectFrom('record_exits as x')
+      .innerJoin('records as r', 'r.id', 'x.record_id')
+      .selectAll('x')
+      .where('x.seq', '>', since)
+      .where('x.kind', 'in', [...filter.kinds])
+      .where((eb) =>
+        eb.or([
+          eb('x.grid_id', 'in', ids),
+          eb('x.village_id', 'in', ids),
+          eb('x.town_id', 'in', ids),
+          eb('x.county_id', 'in', ids),
+        ]),
+      )
+      .where((eb) =>
+        eb.not(
+          eb.or([
+            eb('r.grid_id', 'in', ids),
+            eb('r.village_id', 'in', ids),
+            eb('r.town_id', 'in', ids),
+            eb('r.county_id', 'in', ids),
+          ]),
+        ),
+      )
+    if (upTo !== null) query = query.where('x.seq', '<=', upTo)
+    const rows = await query.orderBy('x.seq').execute()
+    return rows.map((x) => ({
+      seq: x.seq,
+      recordId: x.record_id,
+      kind: x.kind,
+      scope: { gridId: x.grid_id, villageId: x.village_id, townId: x.town_id, countyId: x.county_id },
+    }))
   }
 
   async loadClock(): Promise<Stamp | null> {
@@ -368,6 +772,42 @@ class SqliteOps implements StoreOps {
 
   async saveClock(stamp: Stamp): Promise<void> {
     await this.db.updateTable('server_state').set({ clock: stamp }).where('id', '=', 1).execute()
+  }
+}
+
+function areaOf(r: Selectable<AreasTable>): Area {
+  return {
+    id: r.id,
+    level: r.level,
+    name: r.name,
+    parentId: r.parent_id,
+    geometry: r.geometry === null ? null : parse<GeoPolygon>(r.geometry),
+    centroid:
+      r.centroid_lat === null || r.centroid_lng === null
+        ? null
+        : { lat: r.centroid_lat, lng: r.centroid_lng },
+  }
+}
+
+function deviceOf(r: {
+  id: string
+  user_id: string
+  username: string
+  display_name: string
+  first_seen_at: number
+  last_seen_at: number
+  wipe_requested_at: number | null
+  wiped_at: number | null
+}): DeviceRow {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    username: r.username,
+    displayName: r.display_name,
+    firstSeenAt: r.first_seen_at,
+    lastSeenAt: r.last_seen_at,
+    wipeRequestedAt: r.wipe_requested_at,
+    wipedAt: r.wiped_at,
   }
 }
 

@@ -31,23 +31,117 @@ export interface User {
   areaIds: string[]
 }
 
+/** A user as the admin screens see it. */
+export interface UserAccount extends User {
+  disabled: boolean
+  createdAt: number
+}
+
 export interface NewUser extends User {
   passwordHash: string
   createdAt: number
 }
 
+export interface UserChanges {
+  displayName?: string
+  role?: Role
+  passwordHash?: string
+  disabled?: boolean
+}
+
+/** The caller of an authenticated request: a live session of an enabled user on one device. */
 export interface Session {
+  id: string
   user: User
   deviceId: string
-  expiresAt: number
+  accessExpiresAt: number
 }
 
 export interface NewSession {
-  tokenHash: string
+  id: string
   userId: string
   deviceId: string
   createdAt: number
+  /** When its current refresh token expires. */
   expiresAt: number
+}
+
+/** What an access token's hash leads to; the service decides between live, expired and revoked. */
+export interface AccessTokenRow {
+  sessionId: string
+  deviceId: string
+  expiresAt: number
+  revokedAt: number | null
+  user: User & { disabled: boolean }
+}
+
+export interface RefreshTokenRow {
+  tokenHash: string
+  sessionId: string
+  userId: string
+  deviceId: string
+  expiresAt: number
+  rotatedAt: number | null
+  revokedAt: number | null
+}
+
+export type SessionFilter = { sessionId: string } | { deviceId: string } | { userId: string }
+
+export interface DeviceRow {
+  id: string
+  userId: string
+  username: string
+  displayName: string
+  firstSeenAt: number
+  lastSeenAt: number
+  wipeRequestedAt: number | null
+  wipedAt: number | null
+}
+
+export const AUDIT_ACTIONS = [
+  'unmask',
+  'user_created',
+  'user_updated',
+  'area_created',
+  'area_updated',
+  'grid_moved',
+  'device_wipe_requested',
+  'device_wiped',
+] as const
+export type AuditAction = (typeof AUDIT_ACTIONS)[number]
+
+/** What an audit entry is about: a record kind, or 'user', 'area', 'device' for the admin actions. */
+export type AuditSubject = RecordKind | 'user' | 'area' | 'device'
+
+export interface AuditEntry {
+  id: number
+  at: number
+  userId: string
+  username: string
+  deviceId: string | null
+  action: AuditAction
+  recordKind: AuditSubject | null
+  recordId: string | null
+  field: string | null
+  detail: Record<string, unknown> | null
+}
+
+export interface NewAuditEntry extends Omit<AuditEntry, 'id' | 'username'> {
+  /** The areas the entry concerns, with their ancestors (admins see the entries of their areas). */
+  areaIds: readonly string[]
+}
+
+/** Which records a user may pull: covered by one of `areaIds` (grid or an ancestor) and of a readable kind. */
+export interface RecordFilter {
+  areaIds: readonly string[]
+  kinds: readonly RecordKind[]
+}
+
+export interface RecordExit {
+  seq: number
+  recordId: string
+  kind: RecordKind
+  scope: Scope
 }
 
 /** The server's copy of a record: merged fields with their stamps, and the seq of its last change. */
@@ -91,21 +185,75 @@ export type NewConflict = Omit<ConflictRow, 'id' | 'recordId' | 'createdAt' | 'r
 
 /** What the services may do with storage, inside or outside a transaction. */
 export interface StoreOps {
+  // Areas
   countAreas(): Promise<number>
   listAreas(): Promise<Area[]>
+  getArea(id: string): Promise<Area | null>
   insertAreas(areas: readonly Area[]): Promise<void>
+  updateArea(
+    id: string,
+    changes: Partial<Pick<Area, 'name' | 'parentId' | 'geometry' | 'centroid'>>,
+  ): Promise<void>
   /** The grid's village, town and county, following the parent links (null: not a known grid). */
   scopeOfGrid(gridId: string): Promise<Scope | null>
+  areasVersion(): Promise<number>
+  /** Called by every change to the area tree: every user's scopeKey changes with it. */
+  bumpAreasVersion(): Promise<number>
+  /** Give the grid's records their new ancestors and each a new server seq (in their old order); returns how many. */
+  moveGridRecords(gridId: string, scope: Scope): Promise<number>
 
+  // Users
   insertUser(user: NewUser): Promise<void>
-  findUserByUsername(username: string): Promise<(User & { passwordHash: string }) | null>
+  findUserByUsername(username: string): Promise<(User & { passwordHash: string; disabled: boolean }) | null>
+  getUser(id: string): Promise<UserAccount | null>
+  listUsers(): Promise<UserAccount[]>
+  updateUser(id: string, changes: UserChanges): Promise<void>
+  setUserAreas(id: string, areaIds: readonly string[]): Promise<void>
 
+  // Sessions and their tokens (SHA-256 hashes only)
   insertSession(session: NewSession): Promise<void>
-  /** The live session with this token hash (null when unknown or expired at `now`). */
-  findSession(tokenHash: string, now: number): Promise<Session | null>
-  deleteSession(tokenHash: string): Promise<void>
-  touchDevice(deviceId: string, userId: string, now: number): Promise<void>
+  insertAccessToken(token: { tokenHash: string; sessionId: string; expiresAt: number }): Promise<void>
+  insertRefreshToken(token: {
+    tokenHash: string
+    sessionId: string
+    createdAt: number
+    expiresAt: number
+  }): Promise<void>
+  findAccessToken(tokenHash: string): Promise<AccessTokenRow | null>
+  findRefreshToken(tokenHash: string): Promise<RefreshTokenRow | null>
+  markRefreshTokenRotated(tokenHash: string, now: number): Promise<void>
+  setSessionExpiry(sessionId: string, expiresAt: number): Promise<void>
+  /** Drop a session's access tokens expired before `accessBefore` and its spent refresh tokens expired before `now`. */
+  pruneSessionTokens(sessionId: string, accessBefore: number, now: number): Promise<void>
+  /** Drop sessions whose refresh token expired before `now`, with their tokens. */
+  pruneExpiredSessions(now: number): Promise<void>
+  /** Revoke the live sessions matching `filter`; returns how many. */
+  revokeSessions(filter: SessionFilter, now: number, reason: string): Promise<number>
 
+  // Login rate limit
+  /** The times of `key`'s failed logins at or after `since`, oldest first. */
+  listLoginFailures(key: string, since: number): Promise<number[]>
+  insertLoginFailure(key: string, at: number): Promise<void>
+  clearLoginFailures(key: string): Promise<void>
+  pruneLoginFailures(before: number): Promise<void>
+
+  // Devices
+  touchDevice(deviceId: string, userId: string, now: number): Promise<void>
+  getDevice(id: string): Promise<DeviceRow | null>
+  listDevices(): Promise<DeviceRow[]>
+  requestWipe(id: string, by: string, now: number): Promise<void>
+  markWiped(id: string, now: number): Promise<void>
+
+  // Audit
+  insertAudit(entry: NewAuditEntry): Promise<number>
+  /** Newest first; entries concerning one of `areaIds` (all entries when null), with id < `before`. */
+  listAudit(query: {
+    areaIds: readonly string[] | null
+    before?: number
+    limit: number
+  }): Promise<AuditEntry[]>
+
+  // Records
   getAppliedResult(deviceId: string, opSeq: number): Promise<OpResult | null>
   saveAppliedResult(
     deviceId: string,
@@ -128,8 +276,18 @@ export interface StoreOps {
    */
   replaceConflicts(recordId: string, conflicts: readonly NewConflict[], now: number): Promise<void>
   listConflicts(recordId: string): Promise<ConflictRow[]>
-  /** Records changed after `since`, in server sequence order (tombstones included). */
-  listRecordsSince(since: number, limit: number): Promise<StoredRecord[]>
+  /**
+   * Records changed after `since`, in server sequence order (tombstones included); with a filter, only those it
+   * covers (done in SQL on the indexed scope columns).
+   */
+  listRecordsSince(since: number, limit: number, filter?: RecordFilter): Promise<StoredRecord[]>
+  /** Remember that a record left `scope` with its change `seq` (an edit moved it to another grid). */
+  insertExit(exit: RecordExit): Promise<void>
+  /**
+   * Exits in (since, upTo] (upTo null: no upper bound) from a scope the filter covers, of records the filter no
+   * longer covers: the records a phone with that filter must drop.
+   */
+  listExitsSince(since: number, upTo: number | null, filter: RecordFilter): Promise<RecordExit[]>
   loadClock(): Promise<Stamp | null>
   saveClock(stamp: Stamp): Promise<void>
 }

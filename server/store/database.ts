@@ -1,3 +1,4 @@
+import type { RecordKind } from '#shared/schemas/records.ts'
 import type { ColumnType, Generated } from 'kysely'
 
 /** The SQLite tables as Kysely sees them (JSON columns are TEXT; times are epoch ms). */
@@ -6,12 +7,18 @@ export interface Database {
   users: UsersTable
   user_areas: UserAreasTable
   sessions: SessionsTable
+  access_tokens: AccessTokensTable
+  refresh_tokens: RefreshTokensTable
+  login_failures: LoginFailuresTable
   devices: DevicesTable
   records: RecordsTable
+  record_exits: RecordExitsTable
   field_writes: FieldWritesTable
   applied_ops: AppliedOpsTable
   conflicts: ConflictsTable
   server_state: ServerStateTable
+  audit_log: AuditLogTable
+  audit_areas: AuditAreasTable
 }
 
 export interface AreasTable {
@@ -31,6 +38,7 @@ export interface UsersTable {
   role: 'worker' | 'leader' | 'handler' | 'admin'
   password_hash: string
   created_at: number
+  disabled: ColumnType<number, number | undefined, number>
 }
 
 export interface UserAreasTable {
@@ -38,12 +46,38 @@ export interface UserAreasTable {
   area_id: string
 }
 
+/** A login on one device; its tokens live in access_tokens and refresh_tokens (SHA-256 hashes only). */
 export interface SessionsTable {
-  token_hash: string
+  id: string
   user_id: string
   device_id: string
   created_at: number
+  /** The expiry of its current refresh token. */
   expires_at: number
+  revoked_at: number | null
+  revoked_reason: string | null
+}
+
+export interface AccessTokensTable {
+  token_hash: string
+  session_id: string
+  expires_at: number
+}
+
+export interface RefreshTokensTable {
+  token_hash: string
+  session_id: string
+  created_at: number
+  expires_at: number
+  /** Set when the token was exchanged: presenting it again is a reuse (theft detection). */
+  rotated_at: number | null
+}
+
+export interface LoginFailuresTable {
+  id: Generated<number>
+  /** `user:<username>` or `ip:<address>`. */
+  key: string
+  at: number
 }
 
 export interface DevicesTable {
@@ -51,6 +85,9 @@ export interface DevicesTable {
   user_id: string
   first_seen_at: number
   last_seen_at: number
+  wipe_requested_at: ColumnType<number | null, number | null | undefined, number | null>
+  wipe_requested_by: ColumnType<string | null, string | null | undefined, string | null>
+  wiped_at: ColumnType<number | null, number | null | undefined, number | null>
 }
 
 export interface RecordsTable {
@@ -66,6 +103,16 @@ export interface RecordsTable {
   seq: number
   created_at: number
   updated_at: number
+}
+
+export interface RecordExitsTable {
+  seq: number
+  record_id: string
+  kind: RecordKind
+  grid_id: string
+  village_id: string
+  town_id: string
+  county_id: string
 }
 
 export interface FieldWritesTable {
@@ -110,4 +157,24 @@ export interface ServerStateTable {
   id: ColumnType<number, number, never>
   seq: number
   clock: string | null
+  /** Bumped by every change to the area tree; part of every user's scopeKey. */
+  areas_version: ColumnType<number, number | undefined, number>
+}
+
+export interface AuditLogTable {
+  id: Generated<number>
+  at: number
+  user_id: string
+  device_id: string | null
+  action: string
+  record_kind: string | null
+  record_id: string | null
+  field: string | null
+  detail: string | null
+}
+
+/** The areas an audit entry concerns, with their ancestors: an admin sees the entries of their areas. */
+export interface AuditAreasTable {
+  audit_id: number
+  area_id: string
 }

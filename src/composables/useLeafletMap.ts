@@ -1,12 +1,14 @@
 /**
- * The imperative Leaflet map behind MapView. Only the lazily loaded map route imports this file, so Leaflet stays
- * out of the main chunk.
+ * The imperative Leaflet map behind MapView and the admin grid map. Only lazily loaded routes (map, admin) import
+ * this file, so Leaflet stays out of the main chunk.
  *
  * Invariants:
  * - The map works with no basemap at all: an empty URL, or tiles that fail to load, leave grid polygons and points
  *   on the container's plain light background (no network in tests; patchy network in the hills).
  * - Coordinates are WGS-84 as stored; a GCJ-02/BD-09 basemap would need display-time conversion here, never in data.
  * - Popups and tooltips are DOM nodes filled with textContent: record and area names are never parsed as HTML.
+ * - Styles go through Leaflet's options and the CSSOM (element.style), never style attributes: the server's CSP
+ *   has no 'unsafe-inline'.
  */
 import { onBeforeUnmount, onMounted, ref, shallowRef, watch } from 'vue'
 import type { Ref } from 'vue'
@@ -14,7 +16,7 @@ import * as L from 'leaflet'
 import 'leaflet/dist/leaflet.css'
 import type { Point, RecordKind } from '#shared/schemas/records.ts'
 import { RECORD_KINDS } from '#shared/schemas/records.ts'
-import { GRID_COLOR, KIND_COLORS } from '../components/map/mapStyle.ts'
+import { EDIT_COLOR, GRID_COLOR, KIND_COLORS } from '../components/map/mapStyle.ts'
 
 export interface MapGrid {
   id: string
@@ -37,7 +39,7 @@ export interface Basemap {
 export interface LeafletMapOptions {
   basemap: Ref<Basemap | null>
   /** The popup of a point, built on demand (see buildRecordPopup). */
-  popup: (point: MapPoint) => HTMLElement
+  popup?: (point: MapPoint) => HTMLElement
 }
 
 /** After this many failed tiles with none loaded, the basemap is dropped for the plain background. */
@@ -48,6 +50,7 @@ export function useLeafletMap(container: Ref<HTMLElement | null>, options: Leafl
   const map = shallowRef<L.Map | null>(null)
   const basemapFailed = ref(false)
   const gridLayer = L.featureGroup()
+  const highlightLayer = L.featureGroup()
   const kindLayers = Object.fromEntries(RECORD_KINDS.map((kind) => [kind, L.featureGroup()])) as Record<
     RecordKind,
     L.FeatureGroup
@@ -109,6 +112,27 @@ export function useLeafletMap(container: Ref<HTMLElement | null>, options: Leafl
     if (!fitted && gridLayer.getLayers().length > 0) fit()
   }
 
+  /** Draw one polygon over the grids (the grid being edited) and bring it into view; null removes it. */
+  function setHighlight(geometry: MapGrid['geometry']) {
+    highlightLayer.clearLayers()
+    if (!geometry) return
+    const rings = geometry.coordinates.map((ring) => ring.map(([lng, lat]) => L.latLng(lat ?? 0, lng ?? 0)))
+    L.polygon(rings, {
+      className: 'gp-grid-edited',
+      color: EDIT_COLOR,
+      weight: 3,
+      dashArray: '6 4',
+      fillColor: EDIT_COLOR,
+      fillOpacity: 0.2,
+    }).addTo(highlightLayer)
+    const m = map.value
+    const bounds = highlightLayer.getBounds()
+    if (m && bounds.isValid()) {
+      m.fitBounds(bounds.pad(0.5), { maxZoom: 17 })
+      fitted = true
+    }
+  }
+
   function setPoints(points: readonly MapPoint[]) {
     for (const layer of Object.values(kindLayers)) layer.clearLayers()
     for (const point of points) {
@@ -120,7 +144,7 @@ export function useLeafletMap(container: Ref<HTMLElement | null>, options: Leafl
         fillColor: KIND_COLORS[point.kind],
         fillOpacity: 0.9,
       })
-        .bindPopup(() => options.popup(point), { minWidth: 200, maxWidth: 280 })
+        .bindPopup(() => options.popup?.(point) ?? label(point.id), { minWidth: 200, maxWidth: 280 })
         .addTo(kindLayers[point.kind])
     }
     if (!fitted && gridLayer.getLayers().length === 0 && points.length > 0) fit()
@@ -139,7 +163,8 @@ export function useLeafletMap(container: Ref<HTMLElement | null>, options: Leafl
     const m = map.value
     if (!m) return
     m.invalidateSize()
-    let bounds = gridLayer.getBounds()
+    let bounds = highlightLayer.getBounds()
+    if (!bounds.isValid()) bounds = gridLayer.getBounds()
     if (!bounds.isValid()) {
       bounds = L.latLngBounds([])
       for (const layer of Object.values(kindLayers)) if (m.hasLayer(layer)) bounds.extend(layer.getBounds())
@@ -156,6 +181,7 @@ export function useLeafletMap(container: Ref<HTMLElement | null>, options: Leafl
     const m = L.map(container.value, { zoomSnap: 0.5, zoomControl: true, attributionControl: true })
     m.setView(FALLBACK_VIEW, 4)
     gridLayer.addTo(m)
+    highlightLayer.addTo(m)
     for (const layer of Object.values(kindLayers)) layer.addTo(m)
     map.value = m
     setBasemap(options.basemap.value)
@@ -176,5 +202,5 @@ export function useLeafletMap(container: Ref<HTMLElement | null>, options: Leafl
     map.value = null
   })
 
-  return { map, basemapFailed, setGrids, setPoints, setKindVisible, fit }
+  return { map, basemapFailed, setGrids, setHighlight, setPoints, setKindVisible, fit }
 }

@@ -8,6 +8,8 @@
  * - Op seqs come from `meta.lastOpSeq`, bumped in the transaction that writes the op, so they strictly increase and
  *   are never reused, even if the outbox is cleared or its key generator reset. The device id lives in the same
  *   table: a wiped database makes a new device id, so a fresh sequence is a fresh (device, seq) namespace.
+ * - `scopeKey` is stored only when a pull run completes (see SyncEngine.ts): a key that differs from the server's
+ *   makes the next pull a rebuild that drops the records the user lost.
  * - A record's `pending` is 1 while it has ops in the outbox. Remote writes to fields with unacknowledged local ops
  *   (in the outbox or refused and not yet dismissed) are not shown but kept in `held`, and merged in when those ops
  *   leave (acknowledged, or refused and dismissed), so the device still converges with the server.
@@ -18,7 +20,7 @@ import type { Fields, RecordState, Stamps } from '#shared/sync/merge.ts'
 import type { Op, RefusalCode } from '#shared/sync/protocol.ts'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import type { AreaLevel } from '#shared/domain/areaCodes.ts'
-import type { AppConfig, Polygon, SessionUser } from '#shared/schemas/api.ts'
+import type { AppConfig, Polygon, SessionTokens, SessionUser } from '#shared/schemas/api.ts'
 
 export interface LocalRecord {
   id: string
@@ -58,16 +60,20 @@ export interface AreaRow {
   geometry: Polygon | null
 }
 
-export interface StoredSession {
-  token: string
-  user: SessionUser
-}
+/**
+ * The cached session: the user as the server last described them and the tokens (see SessionTokens). The app keeps
+ * working offline on it whatever its expiry says; only the server decides that a token is no longer good.
+ * A session from before refresh tokens has an empty `refreshToken`: its first 401 asks for the password again.
+ */
+export type StoredSession = SessionTokens & { user: SessionUser }
 
 export interface MetaValues {
   deviceId: string
   clock: Clock
   lastOpSeq: number
   pullCursor: number
+  /** The server's scope key of the last completed pull run. */
+  scopeKey: string
   lastSyncAt: number
   session: StoredSession
   config: AppConfig
@@ -96,6 +102,22 @@ export class GridPatrolDb extends Dexie {
       meta: 'key',
       areas: 'id, level, parentId',
     })
+    // v2: sessions carry an access and a refresh token instead of one token.
+    this.version(2)
+      .stores({})
+      .upgrade(async (tx) => {
+        const row = (await tx.table('meta').get('session')) as { value?: unknown } | undefined
+        const legacy = row?.value as { token?: unknown; user?: SessionUser } | undefined
+        if (!legacy || typeof legacy.token !== 'string' || !legacy.user) return
+        const session: StoredSession = {
+          accessToken: legacy.token,
+          accessExpiresAt: 0,
+          refreshToken: '',
+          refreshExpiresAt: 0,
+          user: legacy.user,
+        }
+        await tx.table('meta').put({ key: 'session', value: session })
+      })
   }
 
   async getMeta<K extends MetaKey>(key: K): Promise<MetaValues[K] | undefined> {

@@ -2,10 +2,13 @@
  * The sync engine's LocalStore port over the Dexie database.
  * A pull page is applied in ONE transaction with ONE bulk write and its cursor; fields with unacknowledged local
  * ops (queued or refused) are not overwritten: their remote writes are held back (see GridPatrolDb.ts).
+ * The last page of a rebuild drops, in that same transaction, the records the rebuild did not bring unless they
+ * have queued ops (their refusals stay: the user still sees what was refused and why). While such a record is
+ * kept, the new scope key is not stored, so the next run rebuilds again once that op has been pushed.
  */
 import { mergeStates } from '#shared/sync/merge.ts'
 import type { Op, PullResponse } from '#shared/sync/protocol.ts'
-import type { LocalStore, PushOutcome } from '../sync/ports.ts'
+import type { LocalStore, PullEnd, PushOutcome } from '../sync/ports.ts'
 import { deviceIdFrom } from './GridPatrolDb.ts'
 import type { GridPatrolDb, LocalRecord, OutboxOp, RefusedOp } from './GridPatrolDb.ts'
 import { receiveStamp } from './deviceClock.ts'
@@ -92,8 +95,12 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
       return (await db.getMeta('pullCursor')) ?? 0
     },
 
-    async applyPullPage(page: PullResponse) {
-      await db.transaction('rw', [db.records, db.outbox, db.refused, db.meta], async () => {
+    async scopeKey() {
+      return (await db.getMeta('scopeKey')) ?? null
+    },
+
+    async applyPullPage(page: PullResponse, end?: PullEnd) {
+      return db.transaction('rw', [db.records, db.outbox, db.refused, db.meta], async () => {
         const ids = [...new Set(page.records.map((record) => record.id))]
         const [locals, queued, refused] = await Promise.all([
           db.records.bulkGet(ids),
@@ -121,13 +128,51 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
           byId.set(remote.id, keep.size ? holdBack(merged, remoteState, keep) : merged)
         }
         await db.records.bulkPut([...byId.values()])
+        // Records an edit moved out of this user's areas. One with an op queued during this run stays until that op
+        // has been pushed (and refused, visibly).
+        let evicted = 0
+        if (page.removed?.length) {
+          const queuedNow = new Set(
+            (await db.outbox.where('id').anyOf(page.removed).toArray()).map((op) => op.id),
+          )
+          const leaving = page.removed.filter((id) => !queuedNow.has(id))
+          await db.records.bulkDelete(leaving)
+          evicted += leaving.length
+        }
         await db.setMeta('pullCursor', page.cursor)
         await receiveStamp(db, page.clock, deps.now(), makeDeviceId)
+        if (!end) return evicted
+        if (end.keepOnly) {
+          const keep = end.keepOnly
+          const queuedIds = new Set((await db.outbox.orderBy('id').uniqueKeys()).map(String))
+          const local = (await db.records.toCollection().primaryKeys()) as string[]
+          const notBrought = local.filter((id) => !keep.has(id))
+          const leaving = notBrought.filter((id) => !queuedIds.has(id))
+          await db.records.bulkDelete(leaving)
+          evicted += leaving.length
+          // A record kept for an op queued during this run: the old key stays, so the next run (which pushes that
+          // op first) rebuilds again and drops the record if the server does not send it then.
+          if (leaving.length < notBrought.length) return evicted
+        }
+        await db.setMeta('scopeKey', end.scopeKey)
+        return evicted
       })
     },
 
     markSynced(at) {
       return db.setMeta('lastSyncAt', at)
+    },
+
+    wipe() {
+      return db.transaction('rw', [db.records, db.outbox, db.refused, db.areas, db.meta], async () => {
+        await Promise.all([
+          db.records.clear(),
+          db.outbox.clear(),
+          db.refused.clear(),
+          db.areas.clear(),
+          db.meta.clear(),
+        ])
+      })
     },
   }
 }

@@ -122,10 +122,15 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
     },
 
     async update(kind, id, input) {
-      const patch = validated(kind, input, 'patch')
       return db.transaction('rw', tables, async () => {
         const record = await existing(kind, id)
         if (record.deleted) throw new RecordNotFoundError(id)
+        // A value sent back unchanged is no edit, so it is not validated either: a masked phone the server sent
+        // this role (`138****5678`) may come back from a form that saves every field.
+        const given = Object.fromEntries(
+          Object.entries(input).filter(([field, value]) => !sameValue(record.fields[field], value)),
+        )
+        const patch = validated(kind, given, 'patch')
         const changed = Object.fromEntries(
           Object.entries(patch).filter(([field, value]) => !sameValue(record.fields[field], value)),
         )

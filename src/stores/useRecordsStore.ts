@@ -5,10 +5,40 @@ import type { RecordKind } from '#shared/schemas/records.ts'
 import { useLiveQuery } from '../composables/useLiveQuery.ts'
 import type { GridPatrolDb, LocalRecord } from '../db/GridPatrolDb.ts'
 import { createRecordRepository } from '../db/recordRepository.ts'
+import { AuthError, RequestError, TransportError } from '../sync/ports.ts'
 import { getServices } from './services.ts'
+import { useSessionStore } from './useSessionStore.ts'
 import { useSyncStore } from './useSyncStore.ts'
 
 export type RecordCounts = Record<RecordKind, number>
+
+export type UnmaskErrorCode =
+  'offline' | 'forbidden' | 'not_found' | 'not_sensitive' | 'needs_login' | 'server' | 'invalid_request'
+
+/** Why a sensitive value could not be shown; `message` is Chinese, the UI may translate by `code`. */
+export class UnmaskError extends Error {
+  override name = 'UnmaskError'
+  constructor(
+    readonly code: UnmaskErrorCode,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+function unmaskErrorOf(error: unknown): UnmaskError {
+  if (error instanceof AuthError) return new UnmaskError('needs_login', '登录已失效，请重新登录后再查看')
+  if (error instanceof RequestError) {
+    if (error.status === 403) return new UnmaskError('forbidden', '您的角色无权查看完整信息')
+    if (error.status === 404) return new UnmaskError('not_found', '该记录不在您的管辖范围内或已不存在')
+    if (error.status === 400 && error.code !== 'invalid_request')
+      return new UnmaskError('not_sensitive', '该字段无需解除遮挡')
+    return new UnmaskError('invalid_request', error.message || '请求无效')
+  }
+  if (error instanceof TransportError && error.status !== undefined)
+    return new UnmaskError('server', '服务器暂时不可用，请稍后再试')
+  return new UnmaskError('offline', '查看完整信息需要联网，请联网后再试')
+}
 
 /** The live (not deleted) records of a kind, on the [kind+deleted+updatedAt] index. */
 function liveRange(db: GridPatrolDb, kind: RecordKind) {
@@ -67,5 +97,21 @@ export const useRecordsStore = defineStore('records', () => {
     return repository.get(id)
   }
 
-  return { households, places, incidents, counts, listOf, create, update, remove, get }
+  /**
+   * The clear value of a masked field (phone, ID number), asked of the server, which records who asked; online only.
+   * The value is shown, never stored: the device keeps what the server sends it (masked for this role).
+   * Throws UnmaskError with a Chinese message.
+   */
+  async function unmask(kind: RecordKind, id: string, field: string): Promise<string> {
+    if (!services.isOnline()) throw unmaskErrorOf(null)
+    try {
+      const answer = await services.transport.unmask(kind, id, field)
+      return answer.value === null || answer.value === undefined ? '' : String(answer.value)
+    } catch (error) {
+      if (error instanceof AuthError) useSessionStore().markNeedsReauth()
+      throw unmaskErrorOf(error)
+    }
+  }
+
+  return { households, places, incidents, counts, listOf, create, update, remove, get, unmask }
 })

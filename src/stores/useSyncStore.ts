@@ -62,6 +62,10 @@ export const useSyncStore = defineStore('sync', () => {
   const progress = shallowRef<SyncProgress | null>(null)
   const lastError = ref<string | null>(null)
   const lastErrorKind = ref<SyncErrorKind | null>(null)
+  /** An admin wiped this device: its data and session are gone; the UI shows the login screen with a notice. */
+  const wiped = ref(false)
+  /** How many records left the device at the last scope change (the user was reassigned or a grid moved). */
+  const lastEvicted = ref(0)
 
   const repository = createRecordRepository(db, services)
   const engine = new SyncEngine({
@@ -76,11 +80,22 @@ export const useSyncStore = defineStore('sync', () => {
     if (!session.isLoggedIn) return
     syncing.value = true
     try {
-      await engine.sync((next) => {
+      const summary = await engine.sync((next) => {
         progress.value = next
       })
       lastError.value = null
       lastErrorKind.value = null
+      if (summary.wiped) {
+        wiped.value = true
+        scheduler.stop()
+        await session.forgetAfterWipe()
+        return
+      }
+      if (summary.rebuilt) {
+        lastEvicted.value = summary.evicted
+        // The areas the user may see changed with the scope.
+        void useAreasStore().load()
+      }
     } catch (error) {
       lastError.value = error instanceof Error ? error.message : String(error)
       lastErrorKind.value = errorKind(error)
@@ -124,8 +139,9 @@ export const useSyncStore = defineStore('sync', () => {
     scheduler.nudge()
   }
 
-  /** After the user logged in again. */
+  /** After the user logged in (again). */
   function resume(): void {
+    wiped.value = false
     scheduler.resume()
     scheduler.start()
   }
@@ -151,6 +167,8 @@ export const useSyncStore = defineStore('sync', () => {
     progress,
     lastError,
     lastErrorKind,
+    wiped,
+    lastEvicted,
     start,
     stop,
     syncNow,

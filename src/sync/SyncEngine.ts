@@ -9,6 +9,13 @@
  *   harmless: the server answers per (device, op seq) the same way again.
  * - Pulls follow the server's cursor; each page is applied with its cursor in one local transaction, so an
  *   interrupted run resumes where it stopped.
+ * - Scope: the scope key is stored only with the last page of a run. A page whose key differs from the stored one
+ *   (the user was reassigned, a grid moved) restarts the pull from 0 as a rebuild; its last page drops, in the same
+ *   transaction, every local record the rebuild did not bring and that has no queued op. The push ran first, so the
+ *   pending changes of those records were pushed or refused (a refusal stays listed after its record left). An
+ *   interrupted rebuild leaves the old key stored, so the next run rebuilds again.
+ * - Wipe: an answer with `wipe` is applied (push results), the rest of the outbox is offered to the server, the
+ *   server is told, and then everything local goes, whatever the network does meanwhile.
  */
 import { DEFAULT_PULL_LIMIT, MAX_PUSH_OPS, PROTOCOL_VERSION } from '#shared/sync/protocol.ts'
 import type { LocalStore, SyncProgress, Transport } from './ports.ts'
@@ -26,9 +33,17 @@ export interface SyncSummary {
   pushed: number
   refused: number
   pulled: number
+  /** The scope changed: the pull ran again from 0 and the records it did not bring left the device. */
+  rebuilt: boolean
+  /** How many local records left the device because they are out of the user's scope now. */
+  evicted: number
+  /** An admin wiped this device: every local datum and the session are gone. */
+  wiped: boolean
 }
 
 export const DEFAULT_PUSH_BATCH = 200
+/** A scope that changes again and again during one run is not worth chasing: the next run starts afresh. */
+const MAX_REBUILDS_PER_RUN = 3
 
 export class SyncEngine {
   private readonly store: LocalStore
@@ -47,26 +62,48 @@ export class SyncEngine {
 
   async sync(onProgress: (progress: SyncProgress) => void = () => {}): Promise<SyncSummary> {
     const deviceId = await this.store.deviceId()
-    const summary: SyncSummary = { pushed: 0, refused: 0, pulled: 0 }
+    const summary: SyncSummary = {
+      pushed: 0,
+      refused: 0,
+      pulled: 0,
+      rebuilt: false,
+      evicted: 0,
+      wiped: false,
+    }
 
     const upTo = await this.store.lastOutboxSeq()
     const total = await this.store.countOutbox(upTo)
     let done = 0
+    let wipe = false
     onProgress({ phase: 'push', done, total })
     for (let after = 0; ;) {
       const ops = await this.store.outboxBatch(after, upTo, this.pushBatchSize)
       const last = ops.at(-1)
       if (!last) break
-      const response = await this.transport.push({ protocol: PROTOCOL_VERSION, deviceId, ops })
+      let response
+      try {
+        response = await this.transport.push({ protocol: PROTOCOL_VERSION, deviceId, ops })
+      } catch (error) {
+        // Being wiped: what could not be pushed now never will be; the wipe must not wait for the network.
+        if (wipe) break
+        throw error
+      }
       const outcome = await this.store.applyPushResults(ops, response.results, response.clock)
       summary.pushed += outcome.applied
       summary.refused += outcome.refused
+      wipe ||= response.wipe === true
       after = last.seq
       done += ops.length
       onProgress({ phase: 'push', done: Math.min(done, total), total })
     }
+    if (wipe) return this.wipe(summary)
 
+    const stored = await this.store.scopeKey()
+    let expected = stored
     let cursor = await this.store.pullCursor()
+    /** Rebuild mode: the ids this run brought. */
+    let brought: Set<string> | null = null
+    let rebuilds = 0
     onProgress({ phase: 'pull', done: 0 })
     for (;;) {
       const page = await this.transport.pull({
@@ -75,7 +112,25 @@ export class SyncEngine {
         limit: this.pullLimit,
         protocol: PROTOCOL_VERSION,
       })
-      await this.store.applyPullPage(page)
+      if (page.wipe) return this.wipe(summary)
+      // The first pull of a device is an ordinary one: it has nothing from another scope to drop.
+      expected ??= page.scopeKey
+      if (page.scopeKey !== expected) {
+        if (++rebuilds > MAX_REBUILDS_PER_RUN)
+          throw new TransportError('the scope kept changing during the pull; trying again later')
+        expected = page.scopeKey
+        brought = new Set()
+        summary.rebuilt = true
+        if (cursor !== 0) {
+          cursor = 0
+          continue
+        }
+      }
+      if (brought) for (const record of page.records) brought.add(record.id)
+      const end = page.more
+        ? undefined
+        : { scopeKey: page.scopeKey, ...(brought ? { keepOnly: brought } : {}) }
+      summary.evicted += await this.store.applyPullPage(page, end)
       summary.pulled += page.records.length
       onProgress({ phase: 'pull', done: summary.pulled })
       if (!page.more) break
@@ -86,5 +141,12 @@ export class SyncEngine {
 
     await this.store.markSynced(this.now())
     return summary
+  }
+
+  private async wipe(summary: SyncSummary): Promise<SyncSummary> {
+    // The server's record of the wipe is good to have, but the data must go even if it cannot be told.
+    await this.transport.confirmWiped().catch(() => undefined)
+    await this.store.wipe()
+    return { ...summary, wiped: true }
   }
 }

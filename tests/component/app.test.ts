@@ -1,9 +1,21 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import App from '../../src/App.vue'
 import { useSessionStore } from '../../src/stores/useSessionStore.ts'
 import type { HttpTransport } from '../../src/sync/httpTransport.ts'
 import { AuthError } from '../../src/sync/ports.ts'
-import { WORKER, appRouter, mountWith, offlineTransport, settle, setupEnv, type TestEnv } from './harness.ts'
+import {
+  WORKER,
+  appRouter,
+  mountWith,
+  offlineTransport,
+  sessionTokens,
+  settle,
+  setupEnv,
+  type TestEnv,
+  drainVantTimers,
+} from './harness.ts'
+
+afterAll(drainVantTimers)
 
 let env: TestEnv | undefined
 afterEach(async () => {
@@ -32,7 +44,7 @@ describe('App shell and routing', () => {
       ...offlineTransport(),
       login: vi.fn(async ({ password }: { password: string }) => {
         if (password !== 'right-password') throw new AuthError('invalid credentials')
-        return { token: 'fresh-token', user: WORKER }
+        return { ...sessionTokens('fresh'), user: WORKER }
       }),
     }
     env = await setupEnv({ loggedIn: false, transport })
@@ -69,7 +81,7 @@ describe('App shell and routing', () => {
   })
 
   it('asks for the password again when the token expired, keeping the queued changes', async () => {
-    const login = vi.fn(async () => ({ token: 'renewed-token', user: WORKER }))
+    const login = vi.fn(async () => ({ ...sessionTokens('renewed'), user: WORKER }))
     env = await setupEnv({ transport: { ...offlineTransport(), login } })
     await env.db.outbox.put({
       type: 'delete',

@@ -10,6 +10,8 @@ import { createMemoryHistory, type Router } from 'vue-router'
 import { GridPatrolDb } from '../../src/db/GridPatrolDb.ts'
 import type { AreaRow } from '../../src/db/GridPatrolDb.ts'
 import type { HttpTransport } from '../../src/sync/httpTransport.ts'
+import type { AdminApi } from '../../src/sync/adminApi.ts'
+import type { SessionUser } from '#shared/schemas/api.ts'
 import { TransportError } from '../../src/sync/ports.ts'
 import { resetServices, setServices } from '../../src/stores/services.ts'
 import { useSyncStore } from '../../src/stores/useSyncStore.ts'
@@ -61,11 +63,67 @@ export const WORKER = {
   areaIds: [GRID_A, GRID_B],
 }
 
+/** The same grids seen by the other roles (a leader and an admin over the town, a handler over the village). */
+export const LEADER: SessionUser = {
+  id: 'u-leader',
+  username: 'leader_town',
+  displayName: '王站长',
+  role: 'leader',
+  areaIds: ['330523101'],
+}
+export const HANDLER: SessionUser = {
+  id: 'u-handler',
+  username: 'handler',
+  displayName: '水利站',
+  role: 'handler',
+  areaIds: ['330523101001'],
+}
+export const ADMIN: SessionUser = {
+  id: 'u-admin',
+  username: 'admin',
+  displayName: '赵管理',
+  role: 'admin',
+  areaIds: ['330523'],
+}
+
+/** An admin API that behaves like a phone without signal; tests replace the calls they need. */
+export function offlineAdmin(): AdminApi {
+  const fail = () => Promise.reject(new TransportError('network error: offline'))
+  return {
+    listAreas: fail,
+    createArea: fail,
+    updateArea: fail,
+    listUsers: fail,
+    createUser: fail,
+    updateUser: fail,
+    listDevices: fail,
+    wipeDevice: fail,
+    audit: fail,
+  }
+}
+
 /** A transport that behaves like a phone without signal. */
 export function offlineTransport(): HttpTransport {
   const fail = () => Promise.reject(new TransportError('network error: offline'))
-  return { push: fail, pull: fail, login: fail, logout: fail, fetchAreas: fail, fetchConfig: fail }
+  return {
+    push: fail,
+    pull: fail,
+    confirmWiped: fail,
+    login: fail,
+    logout: fail,
+    fetchAreas: fail,
+    fetchConfig: fail,
+    unmask: fail,
+  }
 }
+
+/** The tokens of a login response (the session shape since accounts and scope). */
+export const sessionTokens = (name: string) => ({
+  accessToken: `${name}-access-token`,
+  accessExpiresAt: NOW + 15 * 60_000,
+  refreshToken: `${name}-refresh-token`,
+  refreshExpiresAt: NOW + 30 * 86_400_000,
+})
 
 let count = 0
 
@@ -77,19 +135,29 @@ export interface TestEnv {
 
 /** A fresh database (optionally with a logged-in worker and the areas cached) and a fresh Pinia. */
 export async function setupEnv(
-  options: { loggedIn?: boolean; now?: () => number; transport?: HttpTransport } = {},
+  options: {
+    loggedIn?: boolean
+    /** The logged-in user (default: the worker). */
+    user?: SessionUser
+    now?: () => number
+    transport?: HttpTransport
+    admin?: AdminApi
+    /** What the services report as connectivity (default: offline). */
+    online?: boolean
+  } = {},
 ): Promise<TestEnv> {
   resetServices()
   const db = new GridPatrolDb(`gridpatrol-component-${process.pid}-${++count}-${v7()}`)
   setServices({
     db,
     transport: options.transport ?? offlineTransport(),
+    admin: options.admin ?? offlineAdmin(),
     now: options.now ?? (() => NOW),
-    isOnline: () => false,
+    isOnline: () => options.online ?? false,
     random: () => 0.5,
   })
   if (options.loggedIn ?? true) {
-    await db.setMeta('session', { token: 'test-token', user: WORKER })
+    await db.setMeta('session', { ...sessionTokens('test'), user: options.user ?? WORKER })
     await db.areas.bulkPut(AREAS)
   }
   const pinia = createPinia()
@@ -143,4 +211,12 @@ export async function settle(): Promise<void> {
     await flushPromises()
     await new Promise((resolve) => setTimeout(resolve, 0))
   }
+}
+
+/**
+ * Vant's safe-area placeholders (tab bar, nav bar) measure themselves again 100, 200 and 300 ms after mounting.
+ * A file that mounts them waits for those timers in afterAll, or they fire after the DOM environment is gone.
+ */
+export function drainVantTimers(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 350))
 }

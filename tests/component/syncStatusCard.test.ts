@@ -111,4 +111,15 @@ describe('SyncStatusCard', () => {
     )
     expect(wrapper.get('[data-testid="last-sync"]').attributes('data-last-sync')).toBe(String(NOW))
   })
+
+  it("says how many records left the phone when the user's areas changed", async () => {
+    const { wrapper } = mountWith(SyncStatusCard, env)
+    await settle()
+    expect(wrapper.find('[data-testid="scope-evicted"]').exists()).toBe(false)
+    useSyncStore().lastEvicted = 3
+    await settle()
+    expect(wrapper.get('[data-testid="scope-evicted"]').text()).toBe(
+      '管辖范围已变化：3 条不再属于你的记录已从本机移除',
+    )
+  })
 })

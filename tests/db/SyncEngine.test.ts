@@ -232,6 +232,7 @@ describe('SyncEngine against a fake server', () => {
       records: [],
       cursor: query.since,
       more: true,
+      scopeKey: 'scope-1',
     })
     const { engine } = device(server)
     await expect(engine.sync()).rejects.toBeInstanceOf(TransportError)

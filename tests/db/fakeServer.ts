@@ -2,6 +2,9 @@
  * An in-memory stand-in for the sync server that runs the shared core like the real one: per-field merge with
  * applyPatch, idempotent ops per (device, seq), a change sequence for pulls, its own HLC. It can lose a response
  * after applying a batch, fail before applying, answer 401, and refuse ops by rule.
+ * Scope: `inScope` says which grids the device's user covers; pulls bring only those records and ops on other
+ * grids are refused `out_of_scope`. `scopeKey` goes with every pull page (change it when the scope changes).
+ * `wipe` puts `wipe: true` on every answer until the device confirms with `confirmWiped`.
  */
 import { createClock, formatStamp, receive, tick } from '#shared/sync/hlc.ts'
 import type { Clock, Stamp } from '#shared/sync/hlc.ts'
@@ -28,6 +31,8 @@ interface StoredRecord extends RecordState {
 
 export type Refusal = Extract<OpResult, { status: 'refused' }>
 
+const gridOf = (record: RecordState): string => String(record.fields['gridId'] ?? '')
+
 export class FakeServer implements Transport {
   readonly records = new Map<string, StoredRecord>()
   readonly applied = new Map<string, OpResult>()
@@ -40,6 +45,12 @@ export class FakeServer implements Transport {
   failNext: 'before' | 'after' | null = null
   unauthorized = false
   refuse: (op: Op) => Omit<Refusal, 'seq' | 'status'> | null = () => null
+  scopeKey = 'scope-1'
+  inScope: (gridId: string) => boolean = () => true
+  wipe = false
+  wipeConfirmations = 0
+  /** Called before each pull page is answered (a test can change the scope or fail mid-run). */
+  beforePull: (query: PullQuery) => void = () => {}
 
   async push(request: PushRequest): Promise<PushResponse> {
     this.pushes.push(structuredClone(request))
@@ -49,18 +60,25 @@ export class FakeServer implements Transport {
       this.failNext = null
       throw new TransportError('connection reset (response lost)')
     }
-    return { protocol: PROTOCOL_VERSION, clock: this.stamp(), results: structuredClone(results) }
+    return {
+      protocol: PROTOCOL_VERSION,
+      clock: this.stamp(),
+      results: structuredClone(results),
+      ...(this.wipe ? { wipe: true } : {}),
+    }
   }
 
   async pull(query: PullQuery): Promise<PullResponse> {
     this.pulls.push({ ...query })
+    this.beforePull(query)
     this.gate()
     const newer = [...this.records.entries()]
-      .filter(([, record]) => record.seq > query.since)
+      .filter(([, record]) => record.seq > query.since && this.inScope(gridOf(record)))
       .sort(([, a], [, b]) => a.seq - b.seq)
     const page = newer.slice(0, query.limit)
+    const more = newer.length > page.length
     const records: ServerRecord[] = page.map(([id, record]) => {
-      const gridId = String(record.fields['gridId'] ?? '')
+      const gridId = gridOf(record)
       return {
         kind: record.kind,
         id,
@@ -79,9 +97,18 @@ export class FakeServer implements Transport {
       protocol: PROTOCOL_VERSION,
       clock: this.stamp(),
       records,
-      cursor: page.at(-1)?.[1].seq ?? query.since,
-      more: newer.length > page.length,
+      // Out-of-scope changes are skipped, not waited for: at the end the cursor is the newest change.
+      cursor: more ? page.at(-1)![1].seq : Math.max(query.since, this.changeSeq),
+      more,
+      scopeKey: this.scopeKey,
+      ...(this.wipe ? { wipe: true } : {}),
     }
+  }
+
+  async confirmWiped(): Promise<void> {
+    this.gate()
+    this.wipeConfirmations++
+    this.wipe = false
   }
 
   /** A write made by another device that already reached the server. */
@@ -119,6 +146,10 @@ export class FakeServer implements Transport {
     const refusal = this.refuse(op)
     if (refusal) return { seq: op.seq, status: 'refused', ...refusal }
     const current = this.records.get(op.id)
+    const grids = [current && gridOf(current), op.type === 'put' ? op.fields['gridId'] : undefined]
+    if (grids.some((grid) => typeof grid === 'string' && !this.inScope(grid))) {
+      return { seq: op.seq, status: 'refused', code: 'out_of_scope', reason: '不在您的管辖范围内' }
+    }
     if (!current && !(op.type === 'put' && op.create)) {
       return { seq: op.seq, status: 'refused', code: 'unknown_record', reason: 'no such record' }
     }

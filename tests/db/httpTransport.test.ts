@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { PROTOCOL_VERSION } from '#shared/sync/protocol.ts'
 import type { PushRequest } from '#shared/sync/protocol.ts'
+import { createApiClient } from '../../src/sync/apiClient.ts'
 import { createHttpTransport } from '../../src/sync/httpTransport.ts'
 import { AuthError, RequestError, TransportError } from '../../src/sync/ports.ts'
 
@@ -16,6 +17,21 @@ function fakeFetch(respond: (url: string, init: RequestInit) => Response | Promi
 }
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
+
+/** A transport whose session holds `token` (no refresh token: a 401 is final), or no session. */
+function transport(options: { fetch: typeof globalThis.fetch; token?: string | null; baseUrl?: string }) {
+  const token = options.token === undefined ? 'tok' : options.token
+  const client = createApiClient({
+    ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
+    fetch: options.fetch,
+    session: {
+      tokens: async () => (token === null ? null : { accessToken: token, refreshToken: '' }),
+      save: async () => undefined,
+      deviceId: async () => 'device0001',
+    },
+  })
+  return createHttpTransport(client)
+}
 
 const push: PushRequest = {
   protocol: PROTOCOL_VERSION,
@@ -37,8 +53,8 @@ describe('createHttpTransport', () => {
     const { fetch, calls } = fakeFetch(() =>
       json(200, { protocol: 1, clock: CLOCK, results: [{ seq: 1, status: 'applied' }] }),
     )
-    const transport = createHttpTransport({ baseUrl: 'https://gp.example/', getToken: () => 'tok', fetch })
-    expect(await transport.push(push)).toEqual({
+    const http = transport({ baseUrl: 'https://gp.example/', fetch })
+    expect(await http.push(push)).toEqual({
       protocol: 1,
       clock: CLOCK,
       results: [{ seq: 1, status: 'applied' }],
@@ -51,10 +67,14 @@ describe('createHttpTransport', () => {
 
   it('pulls with query parameters', async () => {
     const { fetch, calls } = fakeFetch(() =>
-      json(200, { protocol: 1, clock: CLOCK, records: [], cursor: 7, more: false }),
+      json(200, { protocol: 1, clock: CLOCK, records: [], cursor: 7, more: false, scopeKey: 'k' }),
     )
-    const transport = createHttpTransport({ getToken: async () => 'tok', fetch })
-    const page = await transport.pull({ deviceId: 'device0001', since: 7, limit: 1000, protocol: 1 })
+    const page = await transport({ fetch }).pull({
+      deviceId: 'device0001',
+      since: 7,
+      limit: 1000,
+      protocol: 1,
+    })
     expect(page.cursor).toBe(7)
     expect(calls[0]!.url).toBe('/api/sync/pull?deviceId=device0001&since=7&limit=1000&protocol=1')
   })
@@ -69,16 +89,14 @@ describe('createHttpTransport', () => {
       [() => json(409, { error: { code: 'protocol_version', message: '请更新应用' } }), RequestError],
     ]
     for (const [respond, type] of cases) {
-      const transport = createHttpTransport({ getToken: () => 'tok', fetch: fakeFetch(respond).fetch })
-      await expect(transport.push(push)).rejects.toBeInstanceOf(type)
+      await expect(transport({ fetch: fakeFetch(respond).fetch }).push(push)).rejects.toBeInstanceOf(type)
     }
-    const transport = createHttpTransport({
-      getToken: () => 'tok',
+    const http = transport({
       fetch: fakeFetch(() =>
         json(400, { error: { code: 'invalid_request', message: 'bad', field: 'ops.0.seq' } }),
       ).fetch,
     })
-    await expect(transport.push(push)).rejects.toMatchObject({
+    await expect(http.push(push)).rejects.toMatchObject({
       status: 400,
       code: 'invalid_request',
       field: 'ops.0.seq',
@@ -87,8 +105,7 @@ describe('createHttpTransport', () => {
 
   it('does not send a request needing a session without a token', async () => {
     const { fetch, calls } = fakeFetch(() => json(200, {}))
-    const transport = createHttpTransport({ getToken: () => null, fetch })
-    await expect(transport.fetchAreas()).rejects.toBeInstanceOf(AuthError)
+    await expect(transport({ fetch, token: null }).fetchAreas()).rejects.toBeInstanceOf(AuthError)
     expect(calls).toHaveLength(0)
   })
 
@@ -100,10 +117,14 @@ describe('createHttpTransport', () => {
       role: 'worker',
       areaIds: ['330523101001001'],
     }
-    const { fetch, calls } = fakeFetch(() => json(200, { token: 'abc', user }))
-    const transport = createHttpTransport({ getToken: () => null, fetch })
-    const result = await transport.login({ username: 'wang', password: 'pw', deviceId: 'device0001' })
-    expect(result).toEqual({ token: 'abc', user: { ...user, id: '3' } })
+    const tokens = { accessToken: 'abc', accessExpiresAt: 1, refreshToken: 'def', refreshExpiresAt: 2 }
+    const { fetch, calls } = fakeFetch(() => json(200, { ...tokens, user }))
+    const result = await transport({ fetch, token: null }).login({
+      username: 'wang',
+      password: 'pw',
+      deviceId: 'device0001',
+    })
+    expect(result).toEqual({ ...tokens, user: { ...user, id: '3' } })
     expect((calls[0]!.init.headers as Record<string, string>)['Authorization']).toBeUndefined()
   })
 })

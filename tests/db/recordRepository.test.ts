@@ -108,6 +108,22 @@ describe('recordRepository', () => {
     expect(await db.outbox.count()).toBe(1)
   })
 
+  it('a masked value the server sent (e.g. a phone for a leader) may come back unchanged: it is no edit', async () => {
+    const server = new FakeServer()
+    const id = '0190a000-0000-7000-8000-000000000001'
+    server.writeFromElsewhere('household', id, household({ headPhone: '138****5678' }), 1_700_000_000_000)
+    const d = testDevice(server)
+    opened.push(d.db)
+    await d.engine.sync()
+    expect(await d.repo.update('household', id, { headPhone: '138****5678', notes: '已走访' })).toBe(true)
+    const [op] = await d.db.outbox.toArray()
+    expect(op).toMatchObject({ type: 'put', fields: { notes: '已走访' } })
+    expect(Object.keys(op!.type === 'put' ? op!.fields : {})).toEqual(['notes'])
+    await expect(d.repo.update('household', id, { headPhone: '139****0000' })).rejects.toMatchObject({
+      field: 'headPhone',
+    })
+  })
+
   it('issues strictly increasing op seqs, never reused across reopen or after the outbox is emptied', async () => {
     const first = device()
     const id = await first.repo.create('household', household())

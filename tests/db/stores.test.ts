@@ -50,11 +50,18 @@ beforeEach(() => {
     failAreas: false,
     push: (request) => server.push(request),
     pull: (query) => server.pull(query),
+    confirmWiped: () => server.confirmWiped(),
+    unmask: async () => {
+      throw new Error('not used here')
+    },
     async login({ username, password }) {
       if (password !== 'secret') throw new AuthError('用户名或密码错误', 'invalid_credentials')
       const id = username === 'worker1' ? 'u1' : 'u2'
       return {
-        token: `token-${id}`,
+        accessToken: `access-${id}`,
+        accessExpiresAt: T0 + 900_000,
+        refreshToken: `refresh-${id}`,
+        refreshExpiresAt: T0 + 86_400_000,
         user: { id, username, displayName: username, role: 'worker', areaIds: [GRID] },
       }
     },

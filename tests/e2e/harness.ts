@@ -49,7 +49,7 @@ async function freePort(): Promise<number> {
   })
 }
 
-export async function startServer(): Promise<RunningServer> {
+export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
   if (!existsSync(join(ROOT, 'dist/index.html')))
     throw new Error('dist/ is missing: run `npm run build` first')
   const dataDir = mkdtempSync(join(tmpdir(), 'gridpatrol-e2e-'))
@@ -63,6 +63,7 @@ export async function startServer(): Promise<RunningServer> {
       DATA_DIR: dataDir,
       BASEMAP_URL: '',
       LOG_LEVEL: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -118,6 +119,8 @@ export function loginFor(server: RunningServer, role: string): DemoLogin {
 export interface Device {
   context: BrowserContext
   page: Page
+  /** Content-Security-Policy violations the page reported (the server's CSP has no 'unsafe-inline'). */
+  cspViolations: string[]
   close(): Promise<void>
 }
 
@@ -133,9 +136,14 @@ export async function openDevice(): Promise<Device> {
     serviceWorkers: 'allow',
   })
   const page = context.pages()[0] ?? (await context.newPage())
+  const cspViolations: string[] = []
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text())
+  })
   return {
     context,
     page,
+    cspViolations,
     async close() {
       await context.close()
       rmSync(profile, { recursive: true, force: true })
@@ -165,5 +173,28 @@ export async function apiLogin(
     body: JSON.stringify({ username: login.username, password: login.password, deviceId }),
   })
   if (!response.ok) throw new Error(`login failed: ${response.status} ${await response.text()}`)
-  return ((await response.json()) as { token: string }).token
+  return ((await response.json()) as { accessToken: string }).accessToken
+}
+
+export async function logIn(page: Page, server: RunningServer, login: DemoLogin): Promise<void> {
+  await page.goto(`${server.url}/`)
+  await page.getByTestId('login-username').fill(login.username)
+  await page.getByTestId('login-password').fill(login.password)
+  await page.getByTestId('login-submit').click()
+  await page.getByTestId('unsynced-count').waitFor()
+}
+
+/** The number in the home screen's 未同步 N 条. */
+export async function unsyncedCount(page: Page): Promise<number> {
+  const text = (await page.getByTestId('unsynced-count').textContent()) ?? ''
+  const match = /\d+/.exec(text)
+  if (!match) throw new Error(`no number in unsynced count: ${text}`)
+  return Number(match[0])
+}
+
+/** Fill a form field by its test id (on the input itself, or on a wrapper around it). */
+export async function fillField(page: Page, field: string, value: string): Promise<void> {
+  const target = page.getByTestId(`field-${field}`)
+  const isInput = await target.evaluate((el) => el.tagName === 'INPUT' || el.tagName === 'TEXTAREA')
+  await (isInput ? target : target.locator('input, textarea').first()).fill(value)
 }

@@ -6,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import {
   apiLogin,
+  fillField,
+  logIn,
+  unsyncedCount,
   loginFor,
   openDevice,
   startServer,
   waitForServiceWorkerControl,
-  type DemoLogin,
   type Device,
   type RunningServer,
 } from './harness.ts'
@@ -26,39 +28,6 @@ afterAll(async () => {
   await server?.stop()
 })
 
-async function logIn(page: Page, login: DemoLogin): Promise<void> {
-  await page.goto(`${server.url}/`)
-  await page
-    .getByTestId('login-username')
-    .locator('input')
-    .or(page.locator('input[data-testid="login-username"]'))
-    .first()
-    .fill(login.username)
-  await page
-    .getByTestId('login-password')
-    .locator('input')
-    .or(page.locator('input[data-testid="login-password"]'))
-    .first()
-    .fill(login.password)
-  await page.getByTestId('login-submit').click()
-  await page.getByTestId('unsynced-count').waitFor()
-}
-
-async function unsynced(page: Page): Promise<number> {
-  const text = (await page.getByTestId('unsynced-count').textContent()) ?? ''
-  const match = /\d+/.exec(text)
-  if (!match) throw new Error(`no number in unsynced count: ${text}`)
-  return Number(match[0])
-}
-
-async function fill(page: Page, field: string, value: string): Promise<void> {
-  const target = page.getByTestId(`field-${field}`)
-  const input = (await target.evaluate((el) => el.tagName === 'INPUT' || el.tagName === 'TEXTAREA'))
-    ? target
-    : target.locator('input, textarea').first()
-  await input.fill(value)
-}
-
 async function recordIdsOnList(page: Page, kind: string): Promise<string[]> {
   await page.getByTestId(`tab-${kind}`).click()
   await page.waitForURL(`**/records/${kind}`)
@@ -73,9 +42,9 @@ describe('offline capture → sync → server → map → another device', () =>
     const phone = await openDevice()
     devices.push(phone)
     const { page, context } = phone
-    await logIn(page, worker)
+    await logIn(page, server, worker)
     await waitForServiceWorkerControl(page)
-    await expect.poll(() => unsynced(page), { timeout: 30_000 }).toBe(0)
+    await expect.poll(() => unsyncedCount(page), { timeout: 30_000 }).toBe(0)
 
     // GPS works offline; put the phone inside the demo county (安吉县).
     await context.grantPermissions(['geolocation'], { origin: server.url })
@@ -83,8 +52,8 @@ describe('offline capture → sync → server → map → another device', () =>
     await context.setOffline(true)
     const address = `离线测试村 ${Date.now()} 号`
     await page.goto(`${server.url}/records/household/new`)
-    await fill(page, 'address', address)
-    await fill(page, 'headName', '王测试')
+    await fillField(page, 'address', address)
+    await fillField(page, 'headName', '王测试')
     await page.getByTestId('field-housing-owned').click()
     await page.getByTestId('field-location-get').click()
     await page.getByTestId('location-accuracy').waitFor()
@@ -95,17 +64,17 @@ describe('offline capture → sync → server → map → another device', () =>
     await page.goto(`${server.url}/records/incident/new`)
     await page.getByTestId('field-category-safety').click()
     await page.getByTestId('field-urgency-urgent').click()
-    await fill(page, 'description', description)
+    await fillField(page, 'description', description)
     await page.getByTestId('form-save').click()
     await page.waitForURL('**/records/incident')
 
     await page.getByTestId('tab-home').click()
-    await expect.poll(() => unsynced(page)).toBe(2)
+    await expect.poll(() => unsyncedCount(page)).toBe(2)
 
     // Reload while offline: the shell comes from the service worker, the records and the queue from IndexedDB.
     await page.reload()
     await page.getByTestId('unsynced-count').waitFor()
-    expect(await unsynced(page)).toBe(2)
+    expect(await unsyncedCount(page)).toBe(2)
     expect(await page.getByTestId('online-status').getAttribute('data-online')).toBe('false')
     const householdIds = await recordIdsOnList(page, 'household')
     const incidentIds = await recordIdsOnList(page, 'incident')
@@ -123,7 +92,7 @@ describe('offline capture → sync → server → map → another device', () =>
     // Back online: the queue drains to the server.
     await context.setOffline(false)
     await page.getByTestId('tab-home').click()
-    await expect.poll(() => unsynced(page), { timeout: 30_000 }).toBe(0)
+    await expect.poll(() => unsyncedCount(page), { timeout: 30_000 }).toBe(0)
     const token = await apiLogin(server, worker)
     const onServer = async (kind: string, id: string | null) => {
       const response = await fetch(`${server.url}/api/records/${kind}/${id}`, {
@@ -143,13 +112,17 @@ describe('offline capture → sync → server → map → another device', () =>
     // Another device (a leader's) pulls them.
     const tablet = await openDevice()
     devices.push(tablet)
-    await logIn(tablet.page, loginFor(server, 'leader'))
-    await expect.poll(() => unsynced(tablet.page), { timeout: 30_000 }).toBe(0)
+    await logIn(tablet.page, server, loginFor(server, 'leader'))
+    await expect.poll(() => unsyncedCount(tablet.page), { timeout: 30_000 }).toBe(0)
     await expect
       .poll(async () => (await recordIdsOnList(tablet.page, 'household')).includes(newHouseholdId ?? ''), {
         timeout: 30_000,
       })
       .toBe(true)
     expect(await recordIdsOnList(tablet.page, 'incident')).toContain(newIncidentId)
+
+    // The strict Content-Security-Policy (no 'unsafe-inline') held on every screen visited.
+    expect(phone.cspViolations).toEqual([])
+    expect(tablet.cspViolations).toEqual([])
   })
 })

@@ -12,6 +12,24 @@ describe('loadConfig', () => {
       basemapUrl: OSM_TILE_URL,
       basemapAttribution: '© OpenStreetMap contributors',
       logLevel: 'info',
+      accessTokenTtlMs: 15 * 60_000,
+      refreshTokenTtlMs: 30 * 86_400_000,
+      trustProxy: false,
+    })
+  })
+
+  it.each([
+    ['true', true],
+    ['2', 2],
+    ['loopback, 10.0.0.0/8', 'loopback, 10.0.0.0/8'],
+  ])('reads TRUST_PROXY=%s', (value, expected) => {
+    expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected)
+  })
+
+  it('reads the token lifetimes, short ones included (the e2e test lets sessions expire)', () => {
+    expect(loadConfig({ ACCESS_TOKEN_TTL_MS: '2000', REFRESH_TOKEN_TTL_MS: '6000' })).toMatchObject({
+      accessTokenTtlMs: 2000,
+      refreshTokenTtlMs: 6000,
     })
   })
 
@@ -47,6 +65,10 @@ describe('loadConfig', () => {
     ['BASEMAP_URL', 'ftp://tiles/{z}/{x}/{y}.png'],
     ['BASEMAP_URL', 'https://tiles.example/{z}.png'],
     ['LOG_LEVEL', 'loud'],
+    ['ACCESS_TOKEN_TTL_MS', '10'],
+    ['REFRESH_TOKEN_TTL_MS', 'forever'],
+    ['REFRESH_TOKEN_TTL_MS', '60000'],
+    ['TRUST_PROXY', 'everyone'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError)
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid environment variable ${name}=`))

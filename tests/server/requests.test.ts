@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import request from 'supertest'
+import { loginResponseSchema } from '#shared/schemas/api.ts'
 import { PROTOCOL_VERSION, apiErrorSchema } from '#shared/sync/protocol.ts'
 import type { ApiError } from '#shared/sync/protocol.ts'
 import { createApp } from '../../server/app.ts'
@@ -200,29 +201,38 @@ describe('auth', () => {
     }
   })
 
-  it('logs in with the user, stores only the token hash, and expires sessions after 30 days', async () => {
+  it("logs in with the user and a token pair, storing only the tokens' hashes", async () => {
     const res = await request(server.app)
       .post('/api/auth/login')
       .send({ username: 'alice', password: PASSWORD, deviceId: A })
     expect(res.status).toBe(200)
-    expect(res.body.user).toEqual({
+    const body = loginResponseSchema.parse(res.body)
+    expect(body.user).toEqual({
       id: expect.any(String),
       username: 'alice',
       displayName: '测试 alice',
       role: 'worker',
       areaIds: expect.arrayContaining([GRID_A]),
     })
-    const fresh = res.body.token as string
-    expect(Buffer.from(fresh, 'base64url')).toHaveLength(32)
-    const sessions = await server.store.kysely.selectFrom('sessions').selectAll().execute()
-    expect(sessions.map((s) => s.token_hash)).not.toContain(fresh)
-    expect(sessions.every((s) => /^[0-9a-f]{64}$/.test(s.token_hash))).toBe(true)
+    expect(body.accessExpiresAt).toBe(T0 + 15 * 60_000)
+    expect(body.refreshExpiresAt).toBe(T0 + 30 * 24 * 60 * 60_000)
+    for (const t of [body.accessToken, body.refreshToken])
+      expect(Buffer.from(t, 'base64url')).toHaveLength(32)
+    const db = server.store.kysely
+    const stored = [
+      ...(await db.selectFrom('access_tokens').select('token_hash').execute()),
+      ...(await db.selectFrom('refresh_tokens').select('token_hash').execute()),
+    ].map((r) => r.token_hash)
+    expect(stored.length).toBeGreaterThanOrEqual(2)
+    expect(stored.every((h) => /^[0-9a-f]{64}$/.test(h))).toBe(true)
+    const dump = JSON.stringify(await db.selectFrom('sessions').selectAll().execute()) + stored.join()
+    expect(dump).not.toContain(body.accessToken)
+    expect(dump).not.toContain(body.refreshToken)
 
-    const areas = await request(server.app).get('/api/areas').set('Authorization', `Bearer ${fresh}`)
+    const areas = await request(server.app)
+      .get('/api/areas')
+      .set('Authorization', `Bearer ${body.accessToken}`)
     expect(areas.status).toBe(200)
-    server.clock.now += 30 * 24 * 60 * 60 * 1000
-    const expired = await request(server.app).get('/api/areas').set('Authorization', `Bearer ${fresh}`)
-    expect(expired.status).toBe(401)
   })
 
   it('answers a malformed login with 400 naming the field', async () => {

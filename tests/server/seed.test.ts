@@ -13,7 +13,7 @@ import { SqliteSyncStore } from '../../server/store/SqliteSyncStore.ts'
 import type { Area, GeoPolygon } from '../../server/store/SyncStore.ts'
 
 const NOW = 1_750_000_000_000
-/** Seeding hashes seven passwords at full scrypt cost and writes ~700 ops: generous limits for a loaded 2-core box. */
+/** Seeding hashes seven passwords at full argon2id cost and writes ~700 ops: generous limits for a loaded 2-core box. */
 const SLOW = 60_000
 
 /** Deterministic "random" bytes for the test (xorshift32). */
@@ -143,7 +143,7 @@ describe('seedDemo', { timeout: SLOW }, () => {
     for (const p of passwords) expect(p).toMatch(/^[a-z2-9]{12}$/)
     const hashes = await store.kysely.selectFrom('users').select('password_hash').execute()
     for (const { password_hash } of hashes) {
-      expect(password_hash).toMatch(/^scrypt\$/)
+      expect(password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/)
       for (const p of passwords) expect(password_hash).not.toContain(p)
     }
     const worker = seed.logins.find((l) => l.role === 'worker')!
@@ -158,6 +158,42 @@ describe('seedDemo', { timeout: SLOW }, () => {
       .send({ username: worker.username, password: worker.password, deviceId: 'phone-0001' })
     expect(res.status).toBe(200)
     expect(res.body.user.areaIds).toEqual(worker.areaIds)
+  })
+
+  it('has a user of every role over the demo county, each pulling only what their areas cover', async () => {
+    const byName = new Map(seed.logins.map((l) => [l.username, l]))
+    const areas = await store.listAreas()
+    const levelOf = (id: string) => areas.find((a) => a.id === id)?.level
+    expect(byName.get('admin')).toMatchObject({ role: 'admin', areaIds: [DEMO_COUNTY] })
+    expect(byName.get('leader_town')!.areaIds.map(levelOf)).toEqual(['town'])
+    expect(byName.get('leader_village')!.areaIds.map(levelOf)).toEqual(['village'])
+    expect(byName.get('handler')).toMatchObject({ role: 'handler' })
+    expect(byName.get('handler')!.areaIds.map(levelOf)).toEqual(['town'])
+    const app = createApp({
+      store,
+      config: loadConfig({ LOG_LEVEL: 'silent' }),
+      now: () => NOW,
+      logger: pino({ level: 'silent' }),
+    })
+    const all = await store.listRecordsSince(0, 10_000)
+    const covered = (areaIds: string[]) =>
+      all.filter((r) => Object.values(r.scope).some((id) => areaIds.includes(id)))
+    for (const user of seed.logins) {
+      const deviceId = `phone-${user.username.replace('_', '-')}`
+      const login = await request(app)
+        .post('/api/auth/login')
+        .send({ username: user.username, password: user.password, deviceId })
+      expect(login.status, user.username).toBe(200)
+      const res = await request(app)
+        .get('/api/sync/pull')
+        .query({ deviceId, protocol: 1, limit: 5000 })
+        .set('Authorization', `Bearer ${login.body.accessToken as string}`)
+      const expected = covered(user.areaIds).filter((r) => user.role !== 'handler' || r.kind === 'incident')
+      const pulled = (res.body.records as { id: string }[]).map((r) => r.id).sort()
+      expect(pulled, user.username).toEqual(expected.map((r) => r.id).sort())
+      if (user.role !== 'admin') expect(pulled.length, user.username).toBeLessThan(all.length)
+      expect(pulled.length, user.username).toBeGreaterThan(0)
+    }
   })
 
   it('is idempotent: a second run on a seeded database does nothing', async () => {

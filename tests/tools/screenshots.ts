@@ -22,7 +22,9 @@ try {
   await page.getByTestId('login-submit').click()
   await page.getByTestId('unsynced-count').waitFor()
   await waitForServiceWorkerControl(page)
-  await page.waitForFunction(() => !document.querySelector('[data-testid="sync-progress"]'), null, { timeout: 30_000 })
+  await page.waitForFunction(() => !document.querySelector('[data-testid="sync-progress"]'), null, {
+    timeout: 30_000,
+  })
   await page.waitForTimeout(1500)
   await page.screenshot({ path: `${outDir}/home.png` })
   for (const kind of ['household', 'incident']) {

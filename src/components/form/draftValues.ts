@@ -1,10 +1,16 @@
 /** Conversions between stored field values and the strings a form edits. */
 import { pointSchema, type Point } from '#shared/schemas/records.ts'
+import { isMaskedValue } from '#shared/domain/privacy.ts'
 
 /** A stored value as editable text ('' when absent). */
 export function textOf(value: unknown): string {
   if (value === null || value === undefined) return ''
   return String(value)
+}
+
+/** A stored sensitive value as editable text: a masked one starts empty (it is shown as the placeholder instead). */
+export function editableSensitiveText(value: unknown): string {
+  return isMaskedValue(value) ? '' : textOf(value)
 }
 
 /** A stored location, or null when absent or malformed. */

@@ -8,3 +8,6 @@ export const KIND_COLORS: Record<RecordKind, string> = {
 }
 
 export const GRID_COLOR = '#389e0d'
+
+/** The grid being drawn or edited in the admin screens. */
+export const EDIT_COLOR = '#1677ff'

@@ -131,6 +131,11 @@ export const pullResponseSchema = z.strictObject({
    * reassigned or whose grid moved.
    */
   scopeKey: z.string().min(1).max(128),
+  /**
+   * Records this user no longer covers because an edit moved them to a grid outside their areas, among the changes
+   * this page spans: the device drops them (their queued ops stay queued and will be refused, visibly).
+   */
+  removed: z.array(recordIdSchema).optional(),
   /** See pushResponseSchema.wipe. */
   wipe: z.boolean().optional(),
 })
