@@ -1,5 +1,6 @@
 import express from 'express'
 import type { Express } from 'express'
+import { join, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import type { Config } from './config.ts'
 import { HttpError } from './http/HttpError.ts'
@@ -14,11 +15,13 @@ import { areasRouter } from './routes/areasRouter.ts'
 import { authRouter } from './routes/authRouter.ts'
 import { devicesRouter } from './routes/devicesRouter.ts'
 import { metaRouter } from './routes/metaRouter.ts'
+import { photosRouter } from './routes/photosRouter.ts'
 import { recordsRouter } from './routes/recordsRouter.ts'
 import type { RouteDeps } from './routes/RouteDeps.ts'
 import { syncRouter } from './routes/syncRouter.ts'
 import { createAdminService } from './services/adminService.ts'
 import { createAuthService } from './services/authService.ts'
+import { createPhotoService } from './services/photoService.ts'
 import type { PasswordCost } from './services/password.ts'
 import { createSyncService } from './services/syncService.ts'
 import type { SyncStore } from './store/SyncStore.ts'
@@ -33,13 +36,23 @@ export interface AppDeps {
   staticDir?: string
   /** argon2id cost for new hashes and rehashing (tests pass a cheap one). */
   passwordCost?: PasswordCost
+  /** Where photo bytes live; DATA_DIR/photos unless given. */
+  photosDir?: string
 }
 
 /**
  * The HTTP app. No CORS middleware on purpose: the app and its API share one origin, so no response ever carries
  * Access-Control-Allow-Origin and browsers keep other sites' pages from reading it.
  */
-export function createApp({ store, config, now, logger, staticDir, passwordCost }: AppDeps): Express {
+export function createApp({
+  store,
+  config,
+  now,
+  logger,
+  staticDir,
+  passwordCost,
+  photosDir,
+}: AppDeps): Express {
   const cost = passwordCost ? { passwordCost } : {}
   const auth = createAuthService({
     store,
@@ -49,7 +62,17 @@ export function createApp({ store, config, now, logger, staticDir, passwordCost 
   })
   const sync = createSyncService({ store, maxClockDriftMs: config.maxClockDriftMs })
   const admin = createAdminService({ store, ...cost })
-  const deps: RouteDeps = { store, config, now, auth, sync, admin, authenticated: requireAuth(auth, now) }
+  const photos = createPhotoService({ store, root: photosDir ?? join(resolve(config.dataDir), 'photos') })
+  const deps: RouteDeps = {
+    store,
+    config,
+    now,
+    auth,
+    sync,
+    admin,
+    photos,
+    authenticated: requireAuth(auth, now),
+  }
 
   const app = express()
   app.disable('x-powered-by')
@@ -72,6 +95,7 @@ export function createApp({ store, config, now, logger, staticDir, passwordCost 
     recordsRouter,
     devicesRouter,
     adminRouter,
+    photosRouter,
   ]) {
     api.use(router(deps))
   }

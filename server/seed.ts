@@ -1,6 +1,14 @@
 import { v4 as uuidv4, v7 as uuidv7 } from 'uuid'
 import { childCode } from '#shared/domain/areaCodes.ts'
-import type { Household, Incident, Place, INCIDENT_CATEGORIES } from '#shared/schemas/records.ts'
+import { idCheckCharacter } from '#shared/domain/idNumber.ts'
+import type {
+  Household,
+  Incident,
+  Person,
+  Place,
+  Visit,
+  INCIDENT_CATEGORIES,
+} from '#shared/schemas/records.ts'
 import { PLACE_TYPES } from '#shared/schemas/records.ts'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import { createClock, tick } from '#shared/sync/hlc.ts'
@@ -397,7 +405,11 @@ function demoOps(rng: Rng, grids: GridPlan[], now: number): Op[] {
     clock = next.clock
     return next.stamp
   }
-  const create = (kind: RecordKind, id: string, fields: Household | Place | Incident): Stamp => {
+  const create = (
+    kind: RecordKind,
+    id: string,
+    fields: Household | Place | Incident | Person | Visit,
+  ): Stamp => {
     const s = stamp()
     const base = Object.fromEntries(Object.keys(fields).map((k) => [k, null]))
     ops.push({ type: 'put', seq: ++seq, kind, id, stamp: s, base, create: true, fields })
@@ -409,12 +421,13 @@ function demoOps(rng: Rng, grids: GridPlan[], now: number): Op[] {
   }
 
   const householdsByGrid = new Map<string, string[]>()
+  const heads: { id: string; gridId: string; name: string; phone: string | null }[] = []
   const placesByGrid = new Map<string, string[]>()
   for (let i = 0; i < 300; i++) {
     const grid = grids[i % grids.length]!
     const id = newId()
     const { address: addr, number } = address(grid)
-    create('household', id, {
+    const household: Household = {
       gridId: grid.id,
       address: addr,
       houseNumber: rng.chance(0.7) ? `${number}号` : null,
@@ -428,7 +441,9 @@ function demoOps(rng: Rng, grids: GridPlan[], now: number): Op[] {
       headPhone: rng.chance(0.85) ? phone(rng) : null,
       memberCount: rng.int(1, 6),
       notes: rng.chance(0.3) ? rng.pick(HOUSEHOLD_NOTES) : null,
-    })
+    }
+    create('household', id, household)
+    heads.push({ id, gridId: grid.id, name: household.headName, phone: household.headPhone ?? null })
     householdsByGrid.set(grid.id, [...(householdsByGrid.get(grid.id) ?? []), id])
   }
   for (let i = 0; i < 60; i++) {
@@ -505,5 +520,65 @@ function demoOps(rng: Rng, grids: GridPlan[], now: number): Op[] {
       base = s
     }
   }
+  // Members (家庭成员) and a visit (走访) for the first households of each grid: enough to show, cheap to sync.
+  for (const head of heads.slice(0, 40)) {
+    const headYear = rng.int(1945, 1985)
+    const members: Person[] = [
+      member(rng, head, 'head', head.name, headYear, rng.chance(0.6) ? 'male' : 'female', head.phone),
+      member(rng, head, 'spouse', personName(rng), headYear + rng.int(-3, 3), null, null),
+    ]
+    if (headYear > 1960 && rng.chance(0.7)) {
+      members.push(member(rng, head, 'child', personName(rng), headYear + rng.int(22, 32), null, null))
+    }
+    members[1]!.gender = members[0]!.gender === 'male' ? 'female' : 'male'
+    for (const person of members) create('person', newId(), withIdNumber(rng, person))
+    create('visit', newId(), {
+      gridId: head.gridId,
+      targetKind: 'household',
+      targetId: head.id,
+      visitedAt: now - rng.int(1, 60 * 24 * 60) * 60_000,
+      notes: rng.pick(VISIT_NOTES),
+    })
+  }
   return ops
+}
+
+const VISIT_NOTES = ['上门走访，家中老人身体尚好', '宣传防诈骗知识', '了解低保申请情况', '检查用电用气安全']
+
+/** A member without an ID number yet; its gender is settled before withIdNumber derives the number from it. */
+function member(
+  rng: Rng,
+  head: { id: string; gridId: string },
+  relation: Person['relation'],
+  name: string,
+  year: number,
+  gender: Person['gender'] | null,
+  phoneNumber: string | null,
+): Person {
+  const elderly = year < 1960
+  const disabled = rng.chance(0.08)
+  const tags: NonNullable<Person['tags']> = []
+  if (elderly && rng.chance(0.5)) tags.push('left_behind_elderly')
+  if (disabled) tags.push('disabled')
+  return {
+    gridId: head.gridId,
+    householdId: head.id,
+    name,
+    gender: gender ?? (rng.chance(0.5) ? 'male' : 'female'),
+    birthDate: `${year}-${String(rng.int(1, 12)).padStart(2, '0')}-${String(rng.int(1, 28)).padStart(2, '0')}`,
+    idNumber: null,
+    phone: phoneNumber ?? (rng.chance(0.6) ? phone(rng) : null),
+    relation,
+    populationType: rng.chance(0.9) ? 'registered' : 'migrant',
+    tags,
+    disabilityGrade: disabled ? rng.int(1, 4) : null,
+    notes: null,
+  }
+}
+
+/** An 18-digit 身份证号 of 安吉县 agreeing with the member's birth date and gender, with its MOD 11-2 check digit. */
+function withIdNumber(rng: Rng, person: Person): Person {
+  const order = rng.int(0, 49) * 2 + (person.gender === 'male' ? 1 : 0)
+  const first17 = `330523${person.birthDate.replaceAll('-', '')}${String(rng.int(0, 9))}${String(order).padStart(2, '0')}`
+  return { ...person, idNumber: `${first17}${idCheckCharacter(first17)}` }
 }

@@ -6,10 +6,15 @@ import { createPinia } from 'pinia'
 import 'vant/es/toast/style'
 import 'vant/es/dialog/style'
 import './styles/main.css'
+import { applyDisplayPrefs, readDisplayPrefs } from './components/settings/displayPrefs.ts'
+import { useStorage } from './composables/useStorage.ts'
 import App from './App.vue'
 import { createAppRouter } from './router.ts'
 import { createAppI18n } from './i18n/index.ts'
 import { useSyncStore } from './stores/useSyncStore.ts'
+
+// Large text and high contrast apply before the first paint.
+applyDisplayPrefs(readDisplayPrefs())
 
 const app = createApp(App)
 const pinia = createPinia()
@@ -20,3 +25,8 @@ app.mount('#app')
 
 // Sync starts after the first paint; the scheduler itself waits for a session.
 useSyncStore(pinia).start()
+
+// Ask once for persistent storage, so the browser does not evict offline records and photos under pressure.
+void useStorage()
+  .persist()
+  .catch(() => false)

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'area_exists'
   | 'invalid_geometry'
   | 'overlapping_grid'
+  | 'offset_mismatch'
+  | 'hash_mismatch'
   | 'internal'
 
 /** An error with its HTTP status and stable code; the error handler turns it into `{ error: { code, message, field? } }`. */
@@ -28,6 +30,8 @@ export class HttpError extends Error {
     readonly field?: string,
     /** Extra response headers (Retry-After on a 429). */
     readonly headers: Readonly<Record<string, string>> = {},
+    /** Extra top-level members of the error body (the held `offset` of a 409 offset_mismatch). */
+    readonly extra: Readonly<Record<string, unknown>> = {},
   ) {
     super(message)
   }

@@ -47,7 +47,8 @@ export function errorHandler(logger: Logger, bodyLimit: string): ErrorRequestHan
     const known = toHttpError(error, bodyLimit)
     if (!known) logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error')
     const http = known ?? new HttpError(500, 'internal', '服务器内部错误 (internal server error)')
-    const body: ApiError = {
+    const body: ApiError & Record<string, unknown> = {
+      ...http.extra,
       error: {
         code: http.code,
         message: http.message,

@@ -79,7 +79,15 @@ const ACTION_NAMES: Record<Exclude<RecordAction, 'read'>, string> = {
   update: '修改',
   delete: '删除',
 }
-export const KIND_NAMES: Record<RecordKind, string> = { household: '住户', place: '场所', incident: '事件' }
+export const KIND_NAMES: Record<RecordKind, string> = {
+  household: '住户',
+  place: '场所',
+  incident: '事件',
+  person: '家庭成员',
+  visit: '走访',
+  track: '巡查轨迹',
+  photo: '照片',
+}
 
 const scopePath = (scope: Scope): string[] => [scope.gridId, scope.villageId, scope.townId, scope.countyId]
 

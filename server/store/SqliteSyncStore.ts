@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3'
-import { Kysely, Migrator, SqliteDialect } from 'kysely'
+import { Kysely, Migrator, SqliteDialect, sql } from 'kysely'
 import type { Selectable } from 'kysely'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import type { Stamp } from '#shared/sync/hlc.ts'
 import type { OpResult, Scope } from '#shared/sync/protocol.ts'
-import type { AreasTable, Database as Tables, RecordsTable } from './database.ts'
+import type { AreasTable, Database as Tables, PhotosTable, RecordsTable } from './database.ts'
 import { migrationProvider } from './migrations/migrationProvider.ts'
 import type {
   AccessTokenRow,
@@ -19,6 +19,7 @@ import type {
   NewConflict,
   NewSession,
   NewUser,
+  PhotoRow,
   RecordExit,
   RecordFilter,
   RefreshTokenRow,
@@ -709,6 +710,50 @@ class SqliteOps implements StoreOps {
     return query.orderBy('seq').limit(limit)
   }
 
+  async getPhoto(sha256: string): Promise<PhotoRow | null> {
+    const row = await this.db.selectFrom('photos').selectAll().where('sha256', '=', sha256).executeTakeFirst()
+    return row ? photoOf(row) : null
+  }
+
+  async savePhoto(photo: PhotoRow): Promise<void> {
+    const row = {
+      sha256: photo.sha256,
+      bytes: photo.bytes,
+      mime: photo.mime,
+      width: photo.width,
+      height: photo.height,
+      created_at: photo.createdAt,
+      uploaded_by: photo.uploadedBy,
+      complete: photo.complete ? 1 : 0,
+    }
+    await this.db
+      .insertInto('photos')
+      .values(row)
+      .onConflict((oc) => oc.column('sha256').doUpdateSet(row))
+      .execute()
+  }
+
+  async deletePhoto(sha256: string): Promise<void> {
+    await this.db.deleteFrom('photos').where('sha256', '=', sha256).execute()
+  }
+
+  async photoRecordScopes(sha256: string): Promise<Scope[]> {
+    // Matches the partial expression index records_photo_sha (004_field_capture).
+    const rows = await this.db
+      .selectFrom('records')
+      .select(['grid_id', 'village_id', 'town_id', 'county_id'])
+      .where('kind', '=', 'photo')
+      .where('deleted', '=', 0)
+      .where(sql<string>`json_extract(fields, '$.sha256')`, '=', sha256)
+      .execute()
+    return rows.map((r) => ({
+      gridId: r.grid_id,
+      villageId: r.village_id,
+      townId: r.town_id,
+      countyId: r.county_id,
+    }))
+  }
+
   async insertExit(exit: RecordExit): Promise<void> {
     await this.db
       .insertInto('record_exits')
@@ -808,6 +853,19 @@ function deviceOf(r: {
     lastSeenAt: r.last_seen_at,
     wipeRequestedAt: r.wipe_requested_at,
     wipedAt: r.wiped_at,
+  }
+}
+
+function photoOf(row: Selectable<PhotosTable>): PhotoRow {
+  return {
+    sha256: row.sha256,
+    bytes: row.bytes,
+    mime: row.mime,
+    width: row.width,
+    height: row.height,
+    createdAt: row.created_at,
+    uploadedBy: row.uploaded_by,
+    complete: row.complete === 1,
   }
 }
 

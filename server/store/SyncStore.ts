@@ -183,6 +183,18 @@ export interface ConflictRow {
 
 export type NewConflict = Omit<ConflictRow, 'id' | 'recordId' | 'createdAt' | 'resolvedAt' | 'resolvedBy'>
 
+/** What the server holds of a photo's bytes (see services/photoService.ts). */
+export interface PhotoRow {
+  sha256: string
+  bytes: number
+  mime: string | null
+  width: number | null
+  height: number | null
+  createdAt: number
+  uploadedBy: string
+  complete: boolean
+}
+
 /** What the services may do with storage, inside or outside a transaction. */
 export interface StoreOps {
   // Areas
@@ -290,6 +302,14 @@ export interface StoreOps {
   listExitsSince(since: number, upTo: number | null, filter: RecordFilter): Promise<RecordExit[]>
   loadClock(): Promise<Stamp | null>
   saveClock(stamp: Stamp): Promise<void>
+
+  // photos
+  getPhoto(sha256: string): Promise<PhotoRow | null>
+  /** Insert or replace the row of this sha256. */
+  savePhoto(photo: PhotoRow): Promise<void>
+  deletePhoto(sha256: string): Promise<void>
+  /** The scopes of the live photo records whose `sha256` field is this one (who may see the bytes). */
+  photoRecordScopes(sha256: string): Promise<Scope[]>
 }
 
 /** The store port: the SQLite adapter now, PostgreSQL later. */

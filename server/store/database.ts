@@ -19,6 +19,7 @@ export interface Database {
   server_state: ServerStateTable
   audit_log: AuditLogTable
   audit_areas: AuditAreasTable
+  photos: PhotosTable
 }
 
 export interface AreasTable {
@@ -92,7 +93,7 @@ export interface DevicesTable {
 
 export interface RecordsTable {
   id: string
-  kind: 'household' | 'place' | 'incident'
+  kind: RecordKind
   grid_id: string
   village_id: string
   town_id: string
@@ -177,4 +178,17 @@ export interface AuditLogTable {
 export interface AuditAreasTable {
   audit_id: number
   area_id: string
+}
+
+/** What the server holds of a photo's bytes; the file is under DATA_DIR/photos (partial/<sha> until complete). */
+export interface PhotosTable {
+  sha256: string
+  /** The photo's full size, as its uploader announced it (`?size=`). */
+  bytes: number
+  mime: string | null
+  width: number | null
+  height: number | null
+  created_at: number
+  uploaded_by: string
+  complete: number
 }

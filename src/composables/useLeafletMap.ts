@@ -31,6 +31,12 @@ export interface MapPoint {
   location: Point
 }
 
+/** A patrol track: [lng, lat] positions, WGS-84, in the order walked. */
+export interface MapTrack {
+  id: string
+  positions: readonly (readonly [number, number])[]
+}
+
 export interface Basemap {
   url: string
   attribution: string
@@ -51,6 +57,7 @@ export function useLeafletMap(container: Ref<HTMLElement | null>, options: Leafl
   const basemapFailed = ref(false)
   const gridLayer = L.featureGroup()
   const highlightLayer = L.featureGroup()
+  const trackLayer = L.featureGroup()
   const kindLayers = Object.fromEntries(RECORD_KINDS.map((kind) => [kind, L.featureGroup()])) as Record<
     RecordKind,
     L.FeatureGroup
@@ -150,6 +157,27 @@ export function useLeafletMap(container: Ref<HTMLElement | null>, options: Leafl
     if (!fitted && gridLayer.getLayers().length === 0 && points.length > 0) fit()
   }
 
+  /** Draw the patrol tracks (巡查轨迹) as lines. */
+  function setTracks(tracks: readonly MapTrack[]) {
+    trackLayer.clearLayers()
+    for (const track of tracks) {
+      if (track.positions.length === 0) continue
+      const latLngs = track.positions.map(([lng, lat]) => L.latLng(lat, lng))
+      const line =
+        latLngs.length > 1
+          ? L.polyline(latLngs, { color: KIND_COLORS.track, weight: 4, opacity: 0.8, className: 'gp-track' })
+          : L.circleMarker(latLngs[0]!, { radius: 4, color: KIND_COLORS.track, className: 'gp-track' })
+      line.addTo(trackLayer)
+    }
+  }
+
+  function setTracksVisible(visible: boolean) {
+    const m = map.value
+    if (!m) return
+    if (visible && !m.hasLayer(trackLayer)) trackLayer.addTo(m)
+    if (!visible && m.hasLayer(trackLayer)) m.removeLayer(trackLayer)
+  }
+
   function setKindVisible(kind: RecordKind, visible: boolean) {
     const m = map.value
     if (!m) return
@@ -182,6 +210,7 @@ export function useLeafletMap(container: Ref<HTMLElement | null>, options: Leafl
     m.setView(FALLBACK_VIEW, 4)
     gridLayer.addTo(m)
     highlightLayer.addTo(m)
+    trackLayer.addTo(m)
     for (const layer of Object.values(kindLayers)) layer.addTo(m)
     map.value = m
     setBasemap(options.basemap.value)
@@ -202,5 +231,15 @@ export function useLeafletMap(container: Ref<HTMLElement | null>, options: Leafl
     map.value = null
   })
 
-  return { map, basemapFailed, setGrids, setHighlight, setPoints, setKindVisible, fit }
+  return {
+    map,
+    basemapFailed,
+    setGrids,
+    setHighlight,
+    setPoints,
+    setTracks,
+    setTracksVisible,
+    setKindVisible,
+    fit,
+  }
 }

@@ -21,6 +21,7 @@ import type { Op, RefusalCode } from '#shared/sync/protocol.ts'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import type { AreaLevel } from '#shared/domain/areaCodes.ts'
 import type { AppConfig, Polygon, SessionTokens, SessionUser } from '#shared/schemas/api.ts'
+import { derivedColumns } from './searchTokens.ts'
 
 export interface LocalRecord {
   id: string
@@ -40,6 +41,37 @@ export interface LocalRecord {
   pending: 0 | 1
   /** Remote writes held back from fields with unacknowledged local ops. */
   held?: RecordState
+  /** Derived (see searchTokens.ts): `kind|token` search keys, empty for a tombstone. */
+  searchTokens?: string[]
+  /** Derived: the household of a member, the target of a visit, the owner of a photo ('' otherwise). */
+  parentId?: string
+}
+
+/** A photo's bytes on the device (an ArrayBuffer: Safari's IndexedDB keeps those reliably, Blobs less so). */
+export interface PhotoBlobRow {
+  sha256: string
+  mime: string
+  data: ArrayBuffer
+  bytes: number
+  /** 1 once the server said the photo is complete; the bytes stay for local display. */
+  uploaded: 0 | 1
+  /** Bytes the server is known to hold. */
+  offset: number
+  createdAt: number
+}
+
+export interface DraftRow {
+  /** A form key such as `household:new` or `person:<id>`. */
+  key: string
+  fields: Record<string, unknown>
+  savedAt: number
+}
+
+/** A patrol-track point as it arrived, before it is copied into the track record's `points`. */
+export interface TrackPointRow {
+  id?: number
+  trackId: string
+  point: [number, number, number, number]
 }
 
 /** An outbox row: the op exactly as pushed, plus the values it overwrote (to undo it if refused and dismissed). */
@@ -91,6 +123,9 @@ export class GridPatrolDb extends Dexie {
   refused!: Table<RefusedOp, number>
   meta!: Table<MetaRow, MetaKey>
   areas!: Table<AreaRow, string>
+  photoBlobs!: Table<PhotoBlobRow, string>
+  drafts!: Table<DraftRow, string>
+  trackPoints!: Table<TrackPointRow, number>
 
   constructor(name = 'gridpatrol') {
     super(name)
@@ -118,6 +153,35 @@ export class GridPatrolDb extends Dexie {
         }
         await tx.table('meta').put({ key: 'session', value: session })
       })
+    // v3 (field capture): search tokens and parent ids derived on every write, photo bytes, drafts, track points.
+    this.version(3)
+      .stores({
+        records: 'id, kind, [kind+deleted+updatedAt], gridId, pending, *searchTokens, [kind+parentId]',
+        photoBlobs: 'sha256, uploaded',
+        drafts: 'key',
+        trackPoints: '++id, trackId',
+      })
+      .upgrade(async (tx) => {
+        await tx
+          .table('records')
+          .toCollection()
+          .modify((record: LocalRecord) => {
+            Object.assign(record, derivedColumns(record.kind, record.fields, record.deleted))
+          })
+      })
+  }
+
+  /** Every table holding a user's data (all but `meta`): what a logout of another user or a remote wipe clears. */
+  userDataTables() {
+    return [
+      this.records,
+      this.outbox,
+      this.refused,
+      this.areas,
+      this.photoBlobs,
+      this.drafts,
+      this.trackPoints,
+    ]
   }
 
   async getMeta<K extends MetaKey>(key: K): Promise<MetaValues[K] | undefined> {

@@ -164,14 +164,8 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
     },
 
     wipe() {
-      return db.transaction('rw', [db.records, db.outbox, db.refused, db.areas, db.meta], async () => {
-        await Promise.all([
-          db.records.clear(),
-          db.outbox.clear(),
-          db.refused.clear(),
-          db.areas.clear(),
-          db.meta.clear(),
-        ])
+      return db.transaction('rw', [...db.userDataTables(), db.meta], async () => {
+        await Promise.all([...db.userDataTables(), db.meta].map((table) => table.clear()))
       })
     },
   }

@@ -5,7 +5,7 @@
  * had as the server last knew it (a stamp of a refused op is replaced by that op's own base).
  */
 import { ancestorCodes, levelOfCode } from '#shared/domain/areaCodes.ts'
-import { validateFields } from '#shared/schemas/records.ts'
+import { patchSchemas, recordSchemas, validateFields } from '#shared/schemas/records.ts'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import type { Stamp } from '#shared/sync/hlc.ts'
 import { DELETED_FIELD, applyPatch, emptyState, sameValue } from '#shared/sync/merge.ts'
@@ -55,6 +55,28 @@ function validated(kind: RecordKind, fields: unknown, mode: 'create' | 'patch'):
   const result = validateFields(kind, fields, mode)
   if (!result.ok) throw new ValidationError(result.issue.field, result.issue.message)
   return Object.fromEntries(Object.entries(result.fields).filter(([, value]) => value !== undefined))
+}
+
+/**
+ * The merged record (stored fields + patch) must satisfy the whole-record rules, so a member's birth date cannot
+ * drift from their ID number by editing one of them. Stored fields that are invalid on their own and untouched by
+ * the patch (a masked `138****5678` the server sent this role) are left out of the check: they cannot be judged.
+ */
+function checkMerged(kind: RecordKind, stored: Fields, changed: Fields): void {
+  const merged: Record<string, unknown> = {}
+  const skipped = new Set<string>()
+  for (const [field, value] of Object.entries({ ...stored, ...changed })) {
+    if (field === DELETED_FIELD || value === undefined) continue
+    if (!(field in changed) && !patchSchemas[kind].safeParse({ [field]: value }).success) skipped.add(field)
+    else merged[field] = value
+  }
+  const result = recordSchemas[kind].safeParse(merged)
+  if (result.success) return
+  const issue = result.error.issues.find((candidate) => {
+    const field = String(candidate.path[0] ?? '')
+    return !skipped.has(field)
+  })
+  if (issue) throw new ValidationError(issue.path.map(String).join('.'), issue.message)
 }
 
 export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryDeps): RecordRepository {
@@ -136,6 +158,7 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
         )
         const names = Object.keys(changed)
         if (names.length === 0) return false
+        checkMerged(kind, record.fields, changed)
         const refused = await db.refused.where('id').equals(id).toArray()
         const { stamp, seq } = await issueStampAndSeq(db, deps.now(), makeDeviceId)
         const base = Object.fromEntries(names.map((field) => [field, serverBase(record, field, refused)]))

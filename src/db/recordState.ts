@@ -4,23 +4,29 @@ import { receiveRemote, releaseHeld as releaseReplica, type Replica } from '#sha
 import type { RecordState } from '#shared/sync/merge.ts'
 import type { Op } from '#shared/sync/protocol.ts'
 import type { LocalRecord } from './GridPatrolDb.ts'
+import { derivedColumns } from './searchTokens.ts'
 
 export function stateOf(record: LocalRecord | undefined): RecordState {
   return record ? { fields: record.fields, stamps: record.stamps } : emptyState()
 }
 
-/** The record with its derived columns (deleted, gridId, updatedAt) recomputed from its fields and stamps. */
+/**
+ * The record with its derived columns (deleted, gridId, updatedAt, searchTokens, parentId) recomputed from its
+ * fields and stamps. Every write (local or pulled) goes through here, so the indexes never lag behind the fields.
+ */
 export function recordWithState(record: LocalRecord, state: RecordState): LocalRecord {
   let newest: string | null = null
   for (const stamp of Object.values(state.stamps)) newest = maxStamp(newest, stamp)
   const gridId = state.fields['gridId']
+  const deleted = state.fields[DELETED_FIELD] === true ? 1 : 0
   return {
     ...record,
     fields: state.fields,
     stamps: state.stamps,
-    deleted: state.fields[DELETED_FIELD] === true ? 1 : 0,
+    deleted,
     gridId: typeof gridId === 'string' ? gridId : record.gridId,
     updatedAt: newest ? stampMs(newest) : 0,
+    ...derivedColumns(record.kind, state.fields, deleted),
   }
 }
 

@@ -8,6 +8,8 @@
 import { v7 } from 'uuid'
 import { GridPatrolDb, deviceIdFrom } from '../db/GridPatrolDb.ts'
 import type { StoredSession } from '../db/GridPatrolDb.ts'
+import { browserShrinkImage } from '../db/photoStore.ts'
+import type { ShrinkImage } from '../db/photoStore.ts'
 import { createAdminApi } from '../sync/adminApi.ts'
 import type { AdminApi } from '../sync/adminApi.ts'
 import { createApiClient } from '../sync/apiClient.ts'
@@ -35,6 +37,10 @@ export interface Services {
   scheduler: SchedulerTuning
   /** How many records of each kind the live lists hold (newest first); counts are always complete. */
   listLimit: number
+  /** Shrinks a photo before it is kept (a fake in Node tests, where DOM image APIs are missing). */
+  shrinkImage: ShrinkImage
+  /** The fetch used for photo bytes (upload and display). */
+  photoFetch: typeof globalThis.fetch
 }
 
 function cryptoRandom(): number {
@@ -81,6 +87,8 @@ function defaults(): Services {
     isOnline: () => (typeof navigator === 'undefined' ? true : navigator.onLine),
     scheduler: { intervalMs: 60_000, nudgeDelayMs: 3_000, backoffBaseMs: 5_000, backoffMaxMs: 300_000 },
     listLimit: 2_000,
+    shrinkImage: browserShrinkImage,
+    photoFetch: (input, init) => globalThis.fetch(input, init),
   }
 }
 

@@ -1,10 +1,24 @@
-import { Dexie } from 'dexie'
 import { defineStore } from 'pinia'
+import { toValue } from 'vue'
+import type { MaybeRefOrGetter, ShallowRef } from 'vue'
 import { RECORD_KINDS } from '#shared/schemas/records.ts'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import { useLiveQuery } from '../composables/useLiveQuery.ts'
-import type { GridPatrolDb, LocalRecord } from '../db/GridPatrolDb.ts'
+import type { LocalRecord } from '../db/GridPatrolDb.ts'
+import { clearDraft, loadDraft, saveDraft } from '../db/drafts.ts'
+import { addPhoto as storePhoto } from '../db/photoStore.ts'
+import type { PhotoOwner } from '../db/photoStore.ts'
+import {
+  childrenOf,
+  countLive,
+  findDuplicates,
+  listPage,
+  liveRange,
+  searchRecords,
+} from '../db/recordQueries.ts'
+import type { SearchOptions } from '../db/recordQueries.ts'
 import { createRecordRepository } from '../db/recordRepository.ts'
+import { photoUrl as photoUrlOf } from '../sync/photoUrl.ts'
 import { AuthError, RequestError, TransportError } from '../sync/ports.ts'
 import { getServices } from './services.ts'
 import { useSessionStore } from './useSessionStore.ts'
@@ -40,12 +54,8 @@ function unmaskErrorOf(error: unknown): UnmaskError {
   return new UnmaskError('offline', '查看完整信息需要联网，请联网后再试')
 }
 
-/** The live (not deleted) records of a kind, on the [kind+deleted+updatedAt] index. */
-function liveRange(db: GridPatrolDb, kind: RecordKind) {
-  return db.records
-    .where('[kind+deleted+updatedAt]')
-    .between([kind, 0, Dexie.minKey], [kind, 0, Dexie.maxKey], true, true)
-}
+/** Kinds kept as live lists in the store; members and photos are many, read them per parent (membersOf, photosOf). */
+type ListedKind = 'household' | 'place' | 'incident' | 'visit' | 'track'
 
 export const useRecordsStore = defineStore('records', () => {
   const services = getServices()
@@ -57,19 +67,93 @@ export const useRecordsStore = defineStore('records', () => {
   const households = newestFirst('household')
   const places = newestFirst('place')
   const incidents = newestFirst('incident')
-  const lists = { household: households, place: places, incident: incidents }
+  const visits = newestFirst('visit')
+  const tracks = newestFirst('track')
+  const lists: Record<ListedKind, Readonly<ShallowRef<LocalRecord[]>>> = {
+    household: households,
+    place: places,
+    incident: incidents,
+    visit: visits,
+    track: tracks,
+  }
 
-  const zero = (): RecordCounts => ({ household: 0, place: 0, incident: 0 })
+  const zero = (): RecordCounts => Object.fromEntries(RECORD_KINDS.map((kind) => [kind, 0])) as RecordCounts
   /** Counts of live records per kind (complete, unlike the lists, which hold at most `listLimit`). */
   const counts = useLiveQuery(async () => {
     const result = zero()
-    for (const kind of RECORD_KINDS) result[kind] = await liveRange(db, kind).count()
+    for (const kind of RECORD_KINDS) result[kind] = await countLive(db, kind)
     return result
   }, zero())
 
-  /** The live list of a kind, newest first. */
+  /** The live list of a kind, newest first (at most `listLimit`); members and photos: use membersOf / photosOf. */
   function listOf(kind: RecordKind): LocalRecord[] {
-    return lists[kind].value
+    return kind in lists ? lists[kind as ListedKind].value : []
+  }
+
+  /** Live children of a parent, newest first; call from a component's setup (it ends with the component). */
+  const liveChildren = (kind: RecordKind, parentId: MaybeRefOrGetter<string>) =>
+    useLiveQuery(
+      () => childrenOf(db, kind, toValue(parentId)),
+      [] as LocalRecord[],
+      () => toValue(parentId),
+    )
+
+  /** The members (person records) of a household, live. */
+  function membersOf(householdId: MaybeRefOrGetter<string>): Readonly<ShallowRef<LocalRecord[]>> {
+    return liveChildren('person', householdId)
+  }
+
+  /** The visits of a household or place, live. */
+  function visitsOf(targetId: MaybeRefOrGetter<string>): Readonly<ShallowRef<LocalRecord[]>> {
+    return liveChildren('visit', targetId)
+  }
+
+  /** The photo records of an owner (household, place, incident, visit), live. */
+  function photosOf(ownerId: MaybeRefOrGetter<string>): Readonly<ShallowRef<LocalRecord[]>> {
+    return liveChildren('photo', ownerId)
+  }
+
+  /** Search by name, address, ID-number prefix or phone suffix, with filters; newest first. */
+  function search(kind: RecordKind, query: string, options: SearchOptions = {}): Promise<LocalRecord[]> {
+    return searchRecords(db, kind, query, options)
+  }
+
+  /** A page of live records of a kind, newest first, for virtual scrolling (the total is `counts[kind]`). */
+  function page(kind: RecordKind, offset: number, limit: number): Promise<LocalRecord[]> {
+    return listPage(db, kind, offset, limit)
+  }
+
+  /** Records that are likely the same as one about to be saved (person: same ID number; household: same address). */
+  function duplicatesOf(
+    kind: RecordKind,
+    fields: Record<string, unknown>,
+    exceptId?: string,
+  ): Promise<LocalRecord[]> {
+    return findDuplicates(db, kind, fields, exceptId)
+  }
+
+  /** Shrink, hash and keep a photo, and create its record; it uploads after the next sync push. */
+  async function addPhoto(file: Blob, owner: PhotoOwner): Promise<string> {
+    const id = await storePhoto(
+      { db, repository, now: services.now, shrinkImage: services.shrinkImage },
+      file,
+      owner,
+    )
+    useSyncStore().nudge()
+    return id
+  }
+
+  /** An object URL for a photo (local bytes, else the server's thumbnail/original); revoke it when done. */
+  function photoUrl(sha256: string, variant: 'thumb' | 'original' = 'thumb'): Promise<string | null> {
+    return photoUrlOf(
+      {
+        db,
+        fetch: services.photoFetch,
+        token: async () => (await db.getMeta('session'))?.accessToken ?? null,
+      },
+      sha256,
+      variant,
+    )
   }
 
   /** Throws ValidationError ({ field, message }) on bad input. Returns the new record's id. */
@@ -113,5 +197,30 @@ export const useRecordsStore = defineStore('records', () => {
     }
   }
 
-  return { households, places, incidents, counts, listOf, create, update, remove, get, unmask }
+  return {
+    households,
+    places,
+    incidents,
+    visits,
+    tracks,
+    counts,
+    listOf,
+    membersOf,
+    visitsOf,
+    photosOf,
+    search,
+    page,
+    listPage: page,
+    duplicatesOf,
+    addPhoto,
+    photoUrl,
+    saveDraft: (key: string, fields: Record<string, unknown>) => saveDraft(db, key, fields, services.now),
+    loadDraft: (key: string) => loadDraft(db, key),
+    clearDraft: (key: string) => clearDraft(db, key),
+    create,
+    update,
+    remove,
+    get,
+    unmask,
+  }
 })

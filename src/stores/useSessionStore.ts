@@ -90,10 +90,19 @@ export const useSessionStore = defineStore('session', () => {
   const user = computed<SessionUser | null>(() => session.value?.user ?? null)
   const isLoggedIn = computed(() => session.value !== null)
 
+  /** Queued ops plus photos whose bytes the server does not hold yet: what a logout would lose. */
+  async function unsyncedCount(): Promise<number> {
+    const [ops, photos] = await Promise.all([
+      db.outbox.count(),
+      db.photoBlobs.where('uploaded').equals(0).count(),
+    ])
+    return ops + photos
+  }
+
   /** Local data of the previous user leaves the device; the device id, clock and op seq stay. */
   async function wipeLocalData(): Promise<void> {
-    await db.transaction('rw', [db.records, db.outbox, db.refused, db.areas, db.meta], async () => {
-      await Promise.all([db.records.clear(), db.outbox.clear(), db.refused.clear(), db.areas.clear()])
+    await db.transaction('rw', [...db.userDataTables(), db.meta], async () => {
+      await Promise.all(db.userDataTables().map((table) => table.clear()))
       await db.meta.bulkDelete(['session', 'pullCursor', 'scopeKey', 'lastSyncAt'])
     })
   }
@@ -102,7 +111,7 @@ export const useSessionStore = defineStore('session', () => {
     await ready
     const previous = session.value
     if (previous && previous.user.username !== username) {
-      const unsynced = await db.outbox.count()
+      const unsynced = await unsyncedCount()
       if (unsynced > 0) {
         throw new LoginError(
           'unsynced_other_user',
@@ -144,7 +153,7 @@ export const useSessionStore = defineStore('session', () => {
    * when online, so that this device's refresh token is revoked.
    */
   async function logout(options: { force?: boolean } = {}): Promise<LogoutResult> {
-    const unsynced = await db.outbox.count()
+    const unsynced = await unsyncedCount()
     if (unsynced > 0 && !options.force) return { ok: false, reason: 'unsynced', unsynced }
     useSyncStore().stop()
     if (session.value && !needsReauth.value && isOnline()) await transport.logout().catch(() => undefined)

@@ -8,6 +8,8 @@ import { createDexieLocalStore } from '../db/dexieLocalStore.ts'
 import { createRecordRepository } from '../db/recordRepository.ts'
 import type { RefusedOp } from '../db/GridPatrolDb.ts'
 import { SyncEngine } from '../sync/SyncEngine.ts'
+import { createPhotoUploader } from '../sync/photoUploader.ts'
+import type { PhotoProgress } from '../sync/photoUploader.ts'
 import { SyncScheduler } from '../sync/SyncScheduler.ts'
 import { AuthError, RequestError, TransportError } from '../sync/ports.ts'
 import type { SyncProgress } from '../sync/ports.ts'
@@ -67,6 +69,30 @@ export const useSyncStore = defineStore('sync', () => {
   /** How many records left the device at the last scope change (the user was reassigned or a grid moved). */
   const lastEvicted = ref(0)
 
+  /** The photo being uploaded and how far (null when none). */
+  const photoProgress = shallowRef<PhotoProgress | null>(null)
+  /** Photos whose bytes the server does not hold completely yet. */
+  const pendingPhotos = useLiveQuery(() => db.photoBlobs.where('uploaded').equals(0).count(), 0)
+  const uploader = createPhotoUploader({
+    db,
+    fetch: services.photoFetch,
+    token: async () => (await db.getMeta('session'))?.accessToken ?? null,
+    onProgress: (next) => {
+      photoProgress.value = next
+    },
+  })
+
+  /** Photo bytes go after the records (the server serves a photo once its record is in scope); never fatal. */
+  async function uploadPhotos(): Promise<void> {
+    try {
+      await uploader.uploadPending()
+    } catch (error) {
+      console.warn('photo upload failed', error)
+    } finally {
+      photoProgress.value = null
+    }
+  }
+
   const repository = createRecordRepository(db, services)
   const engine = new SyncEngine({
     store: createDexieLocalStore(db, services),
@@ -96,6 +122,7 @@ export const useSyncStore = defineStore('sync', () => {
         // The areas the user may see changed with the scope.
         void useAreasStore().load()
       }
+      await uploadPhotos()
     } catch (error) {
       lastError.value = error instanceof Error ? error.message : String(error)
       lastErrorKind.value = errorKind(error)
@@ -169,6 +196,8 @@ export const useSyncStore = defineStore('sync', () => {
     lastErrorKind,
     wiped,
     lastEvicted,
+    photoProgress,
+    pendingPhotos,
     start,
     stop,
     syncNow,

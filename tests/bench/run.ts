@@ -2,8 +2,13 @@
  * `npm run bench`: benchmarks, not tests. Prints a table with the machine and date; the README keeps the figures.
  * Each figure is the median of a few runs on a fresh temporary SQLite file, over HTTP on 127.0.0.1.
  */
+import { createServer } from 'node:http'
+import { readFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
+import { extname, join, resolve } from 'node:path'
 import type { AddressInfo } from 'node:net'
+import { build } from 'vite'
+import { openDevice } from '../e2e/harness.ts'
 import {
   startTestServer,
   addUser,
@@ -16,6 +21,7 @@ import {
 import { PROTOCOL_VERSION, MAX_PUSH_OPS, type Op } from '#shared/sync/protocol.ts'
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 10_000)
+const DEVICE_RECORDS = Number(process.env.BENCH_DEVICE_RECORDS ?? 50_000)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 
 interface Row {
@@ -65,14 +71,17 @@ async function oneRun(): Promise<{
     }
     const ingest = RECORDS / ((performance.now() - t0) / 1000)
 
+    // Another device of the same user pulls everything (the deviceId must match its session's).
+    const puller = await login(server, 'bench', 'bench-device-2')
     let pullBytes = 0
     const t1 = performance.now()
     for (let since = 0, more = true; more;) {
       const query = `deviceId=bench-device-2&since=${since}&limit=1000&protocol=${PROTOCOL_VERSION}`
       const response = await fetch(`${base}/api/sync/pull?${query}`, {
-        headers: { authorization: `Bearer ${token}` },
+        headers: { authorization: `Bearer ${puller}` },
       })
       const text = await response.text()
+      if (!response.ok) throw new Error(`pull failed: ${response.status} ${text}`)
       pullBytes += Buffer.byteLength(text)
       const page = JSON.parse(text) as { cursor: number; more: boolean }
       since = page.cursor
@@ -86,8 +95,45 @@ async function oneRun(): Promise<{
   }
 }
 
+interface DeviceResult {
+  n: number
+  loadSeconds: number
+  loadRate: number
+  search: { p50: number; p95: number }
+  list: { p50: number; p95: number }
+  save: { p50: number; p95: number }
+}
+
+/** Build the bench page, serve it on 127.0.0.1, and run it in Chromium with a fresh profile (real IndexedDB). */
+async function deviceRun(n: number): Promise<DeviceResult> {
+  const configFile = resolve(import.meta.dirname, 'vite.config.ts')
+  await build({ configFile })
+  const dist = resolve(import.meta.dirname, '../../node_modules/.bench-dist')
+  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript' }
+  const server = createServer((req, res) => {
+    const path = join(dist, req.url === '/' || !req.url ? 'index.html' : req.url.split('?')[0]!)
+    readFile(path).then(
+      (body) =>
+        res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(body),
+      () => res.writeHead(404).end(),
+    )
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const device = await openDevice()
+  try {
+    await device.page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
+    await device.page.waitForFunction(() => 'gridpatrolBench' in window)
+    return await device.page.evaluate((count) => window.gridpatrolBench.run(count), n)
+  } finally {
+    await device.close()
+    server.close()
+  }
+}
+
 const runs = []
 for (let i = 0; i < RUNS; i++) runs.push(await oneRun())
+const device = await deviceRun(DEVICE_RECORDS)
+const ms = (x: number) => `${x.toFixed(2)} ms`
 const rows: Row[] = [
   {
     name: `server ingest, HTTP push of ${RECORDS} new households (batches of ${MAX_PUSH_OPS})`,
@@ -108,6 +154,26 @@ const rows: Row[] = [
     name: 'bytes on the wire per household, pull (uncompressed JSON)',
     value: `${Math.round(median(runs.map((r) => r.wirePullPerRecord)))} B`,
     goal: '',
+  },
+  {
+    name: `device (Chromium, IndexedDB): ${device.n} households through the pull path, pages of 1,000`,
+    value: `${device.loadSeconds.toFixed(1)} s (${Math.round(device.loadRate)} records/s)`,
+    goal: '',
+  },
+  {
+    name: `device: search among ${device.n} households (name, address, phone suffix), p50 / p95`,
+    value: `${ms(device.search.p50)} / ${ms(device.search.p95)}`,
+    goal: 'p95 ≤ 10 ms',
+  },
+  {
+    name: `device: a list page of 50 among ${device.n}, p50 / p95`,
+    value: `${ms(device.list.p50)} / ${ms(device.list.p95)}`,
+    goal: '',
+  },
+  {
+    name: 'device: save a household (record + outbox op, one transaction), p50 / p95',
+    value: `${ms(device.save.p50)} / ${ms(device.save.p95)}`,
+    goal: 'p95 ≤ 5 ms',
   },
 ]
 const machine = `${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`

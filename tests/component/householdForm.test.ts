@@ -1,10 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { VueWrapper } from '@vue/test-utils'
+import { enableAutoUnmount, type VueWrapper } from '@vue/test-utils'
 import { householdSchema } from '#shared/schemas/records.ts'
 import HouseholdForm from '../../src/components/household/HouseholdForm.vue'
 import { useRecordsStore } from '../../src/stores/useRecordsStore.ts'
 import { GRID_A, GRID_B, mountWith, settle, setupEnv, type TestEnv } from './harness.ts'
 import { errorOf, fill, gridsShown } from './formHelpers.ts'
+
+// Unmount each test's components (their draft timers and stores) before the next test's Pinia is active.
+enableAutoUnmount(afterEach)
 
 let env: TestEnv
 beforeEach(async () => {
@@ -24,7 +27,7 @@ async function mountForm(props: Record<string, unknown> = {}) {
 describe('HouseholdForm', () => {
   it('shows the Chinese message next to each missing required field and saves nothing', async () => {
     const wrapper = await mountForm()
-    const create = vi.spyOn(useRecordsStore(), 'create')
+    const create = vi.spyOn(useRecordsStore(env.pinia), 'create')
     await wrapper.get('[data-testid="form-save"]').trigger('click')
     await settle()
     expect(errorOf(wrapper, 'address')).toBe('不能为空')
@@ -36,7 +39,7 @@ describe('HouseholdForm', () => {
 
   it('refuses a malformed phone number next to the phone field', async () => {
     const wrapper = await mountForm()
-    const create = vi.spyOn(useRecordsStore(), 'create')
+    const create = vi.spyOn(useRecordsStore(env.pinia), 'create')
     await fill(wrapper, 'address', '递铺街道横山村12号')
     await fill(wrapper, 'headName', '王建国')
     await wrapper.get('[data-testid="field-housing-owned"]').trigger('click')
@@ -50,7 +53,7 @@ describe('HouseholdForm', () => {
 
   it("creates the record with exactly the schema's fields, defaulting to the user's first grid", async () => {
     const wrapper = await mountForm()
-    const records = useRecordsStore()
+    const records = useRecordsStore(env.pinia)
     const create = vi.spyOn(records, 'create')
     await fill(wrapper, 'address', '  递铺街道横山村12号 ')
     await fill(wrapper, 'headName', '王建国')
@@ -82,7 +85,7 @@ describe('HouseholdForm', () => {
 
   it('lets the user pick another of their grids', async () => {
     const wrapper = await mountForm()
-    const create = vi.spyOn(useRecordsStore(), 'create')
+    const create = vi.spyOn(useRecordsStore(env.pinia), 'create')
     await wrapper.get(`[data-testid="field-gridId-${GRID_B}"]`).trigger('click')
     await fill(wrapper, 'address', '横山村8号')
     await fill(wrapper, 'headName', '赵大')
@@ -93,7 +96,7 @@ describe('HouseholdForm', () => {
   })
 
   it('sends only the fields that changed when editing', async () => {
-    const records = useRecordsStore()
+    const records = useRecordsStore(env.pinia)
     const id = await records.create('household', {
       gridId: GRID_A,
       address: '横山村3号',

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { VueWrapper } from '@vue/test-utils'
+import { enableAutoUnmount, type VueWrapper } from '@vue/test-utils'
 import { incidentSchema } from '#shared/schemas/records.ts'
 import IncidentForm from '../../src/components/incident/IncidentForm.vue'
 import { useRecordsStore } from '../../src/stores/useRecordsStore.ts'
@@ -7,6 +7,9 @@ import { GRID_A, GRID_B, mountWith, settle, setupEnv, type TestEnv } from './har
 import { errorOf, fill, gridsShown } from './formHelpers.ts'
 
 const REPORTED_AT = 1_765_432_100_000
+
+// Unmount each test's components (their draft timers and stores) before the next test's Pinia is active.
+enableAutoUnmount(afterEach)
 
 let env: TestEnv
 beforeEach(async () => {
@@ -27,7 +30,7 @@ async function mountForm(props: Record<string, unknown> = {}) {
 describe('IncidentForm', () => {
   it('requires a category and a description', async () => {
     const wrapper = await mountForm()
-    const create = vi.spyOn(useRecordsStore(), 'create')
+    const create = vi.spyOn(useRecordsStore(env.pinia), 'create')
     await wrapper.get('[data-testid="form-save"]').trigger('click')
     await settle()
     expect(errorOf(wrapper, 'category')).toBe('请选择')
@@ -38,7 +41,7 @@ describe('IncidentForm', () => {
 
   it("reports with exactly the schema's fields: status 'reported', reportedAt now, urgency chosen", async () => {
     const wrapper = await mountForm()
-    const create = vi.spyOn(useRecordsStore(), 'create')
+    const create = vi.spyOn(useRecordsStore(env.pinia), 'create')
     await wrapper.get('[data-testid="field-category-safety"]').trigger('click')
     await wrapper.get('[data-testid="field-urgency-urgent"]').trigger('click')
     await fill(wrapper, 'description', '村口电线杆倾斜，有倒塌危险')
@@ -53,6 +56,7 @@ describe('IncidentForm', () => {
     expect(fields).toEqual({
       gridId: GRID_A,
       category: 'safety',
+      subcategory: null,
       description: '村口电线杆倾斜，有倒塌危险',
       location: null,
       urgency: 'urgent',
@@ -66,7 +70,7 @@ describe('IncidentForm', () => {
   it('links the household it was reported for and starts in its grid', async () => {
     const householdId = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b'
     const wrapper = await mountForm({ presets: { householdId, gridId: GRID_B, concernLabel: '横山村3号' } })
-    const create = vi.spyOn(useRecordsStore(), 'create')
+    const create = vi.spyOn(useRecordsStore(env.pinia), 'create')
     expect(wrapper.text()).toContain('横山村3号')
     await wrapper.get('[data-testid="field-category-dispute"]').trigger('click')
     await fill(wrapper, 'description', '邻里宅基地纠纷')
@@ -76,7 +80,7 @@ describe('IncidentForm', () => {
   })
 
   it('edits keep the status and report time and send only the changed description', async () => {
-    const records = useRecordsStore()
+    const records = useRecordsStore(env.pinia)
     const id = await records.create('incident', {
       gridId: GRID_A,
       category: 'environment',

@@ -1,10 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { VueWrapper } from '@vue/test-utils'
+import { enableAutoUnmount, type VueWrapper } from '@vue/test-utils'
 import { placeSchema } from '#shared/schemas/records.ts'
 import PlaceForm from '../../src/components/place/PlaceForm.vue'
 import { useRecordsStore } from '../../src/stores/useRecordsStore.ts'
 import { GRID_A, mountWith, settle, setupEnv, type TestEnv } from './harness.ts'
 import { errorOf, fill, gridsShown } from './formHelpers.ts'
+
+// Unmount each test's components (their draft timers and stores) before the next test's Pinia is active.
+enableAutoUnmount(afterEach)
 
 let env: TestEnv
 beforeEach(async () => {
@@ -24,7 +27,7 @@ async function mountForm() {
 describe('PlaceForm', () => {
   it('requires type, name and address, in Chinese next to each field', async () => {
     const wrapper = await mountForm()
-    const create = vi.spyOn(useRecordsStore(), 'create')
+    const create = vi.spyOn(useRecordsStore(env.pinia), 'create')
     await wrapper.get('[data-testid="form-save"]').trigger('click')
     await settle()
     expect(errorOf(wrapper, 'type')).toBe('请选择')
@@ -48,7 +51,7 @@ describe('PlaceForm', () => {
 
   it("creates the place with exactly the schema's fields", async () => {
     const wrapper = await mountForm()
-    const create = vi.spyOn(useRecordsStore(), 'create')
+    const create = vi.spyOn(useRecordsStore(env.pinia), 'create')
     await wrapper.get('[data-testid="field-type-hazard"]').trigger('click')
     await wrapper.get('[data-testid="field-riskLevel-high"]').trigger('click')
     await fill(wrapper, 'name', '山塘水库')

@@ -1,7 +1,11 @@
+import { enableAutoUnmount } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import RecordListView from '../../src/views/RecordListView.vue'
 import { useRecordsStore } from '../../src/stores/useRecordsStore.ts'
-import { GRID_A, NOW, mountWith, settle, setupEnv, type TestEnv } from './harness.ts'
+import { GRID_A, GRID_B, NOW, mountWith, settle, setupEnv, type TestEnv } from './harness.ts'
+
+// Unmount each test's components (their draft timers and stores) before the next test's Pinia is active.
+enableAutoUnmount(afterEach)
 
 let env: TestEnv
 let clock = NOW
@@ -16,7 +20,7 @@ afterEach(async () => {
 
 describe('RecordListView', () => {
   it('lists newest first, marks unsynced rows and filters by text', async () => {
-    const records = useRecordsStore()
+    const records = useRecordsStore(env.pinia)
     const base = { gridId: GRID_A, housing: 'owned' }
     const first = await records.create('household', { ...base, address: '横山村1号', headName: '张三' })
     const second = await records.create('household', { ...base, address: '横山村2号', headName: '李四' })
@@ -33,19 +37,44 @@ describe('RecordListView', () => {
     expect(rows[0]!.text()).toContain('王五 · 自有')
     expect(rows.map((r) => r.find('[data-testid="record-unsynced"]').exists())).toEqual([true, true, false])
 
+    // The search is debounced as the user types.
     await wrapper.get('[data-testid="record-search"] input').setValue('李四')
-    await settle()
-    expect(wrapper.findAll('[data-testid="record-item"]').map((r) => r.attributes('data-record-id'))).toEqual(
-      [second],
+    await vi.waitFor(() =>
+      expect(
+        wrapper.findAll('[data-testid="record-item"]').map((r) => r.attributes('data-record-id')),
+      ).toEqual([second]),
     )
     await wrapper.get('[data-testid="record-search"] input').setValue('没有这个人')
+    await vi.waitFor(() => expect(wrapper.findAll('[data-testid="record-item"]')).toHaveLength(0))
+    await vi.waitFor(() => expect(wrapper.text()).toContain('没有符合条件的记录'))
+  })
+
+  it('filters households by grid through the store search', async () => {
+    const records = useRecordsStore(env.pinia)
+    const base = { housing: 'owned', headName: '户主' }
+    const inA = await records.create('household', { ...base, gridId: GRID_A, address: '横山村1号' })
+    const inB = await records.create('household', { ...base, gridId: GRID_B, address: '横山村2号' })
+    const search = vi.spyOn(records, 'search')
+    const { wrapper } = mountWith(RecordListView, env, { props: { kind: 'household' } })
+    await vi.waitFor(() => expect(wrapper.findAll('[data-testid="record-item"]')).toHaveLength(2))
+    expect(search).toHaveBeenCalled()
+    const ids = () =>
+      wrapper.findAll('[data-testid="record-item"]').map((r) => r.attributes('data-record-id'))
+    expect(ids()).toEqual([inB, inA])
+    // Choose the first grid in the grid filter.
+    await wrapper.get('[data-testid="filter-grid"]').trigger('click')
+    await wrapper.get('.van-dropdown-menu__item').trigger('click')
     await settle()
-    expect(wrapper.findAll('[data-testid="record-item"]')).toHaveLength(0)
-    expect(wrapper.text()).toContain('没有符合条件的记录')
+    const option = [...document.querySelectorAll<HTMLElement>('.van-dropdown-item__option')].find((el) =>
+      el.textContent?.includes('横山村第一网格'),
+    )
+    option!.click()
+    await vi.waitFor(() => expect(ids()).toEqual([inA]))
+    expect(search).toHaveBeenLastCalledWith('household', '', expect.objectContaining({ gridId: GRID_A }))
   })
 
   it('shows incidents with their category, description and a coloured status tag', async () => {
-    const records = useRecordsStore()
+    const records = useRecordsStore(env.pinia)
     await records.create('incident', {
       gridId: GRID_A,
       category: 'safety',

@@ -6,7 +6,9 @@
  * Callers: worker over grid A, leader over A's village, handler over A's town, admin over A's town. "In scope" is a
  * target in grid A; "out of scope" one in grid D, in the other town. Each cell logs in afresh on its own device.
  */
+import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import sharp from 'sharp'
 import request from 'supertest'
 import type { Express } from 'express'
 import type { Response } from 'supertest'
@@ -53,6 +55,10 @@ const GRID = { in: GRID_A, out: GRID_D }
 const VILLAGE_OF = { in: VILLAGE, out: VILLAGE_3 }
 const TARGET_USER = { in: 'target_in', out: 'target_out' }
 const TARGET_DEVICE = { in: 'device-target-in', out: 'device-target-out' }
+/** Photo records (in grid A and grid D) and the sha256 of their uploaded bytes (set in beforeAll). */
+const P = { in: '01900000-0000-7000-8000-00000000a003', out: '01900000-0000-7000-8000-00000000d003' }
+const PHOTO_SHA = { in: '', out: '' }
+const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex')
 
 interface Cell {
   caller: Caller
@@ -66,7 +72,7 @@ interface Cell {
 }
 
 interface Row {
-  method: 'GET' | 'POST' | 'PATCH'
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH'
   /** The Express route path, exactly as registered. */
   route: string
   variant?: string
@@ -276,6 +282,47 @@ const MATRIX: Row[] = [
     },
   })),
   {
+    method: 'PUT',
+    route: '/api/photos/:sha256',
+    variant: 'a first chunk (uploads are not scoped: the bytes are readable only through photo records)',
+    send: (cell) =>
+      authed(api().put(`/api/photos/${sha256(`chunk ${cell.n}`)}`), cell)
+        .query({ size: 10, offset: 0 })
+        .set('Content-Type', 'application/octet-stream')
+        .send(Buffer.from('01234')),
+    expect: {
+      anonymous: '401',
+      worker: same('200'),
+      leader: same('200'),
+      handler: same('403'),
+      admin: same('200'),
+    },
+  },
+  {
+    method: 'HEAD',
+    route: '/api/photos/:sha256',
+    send: (cell) => authed(api().head(`/api/photos/${PHOTO_SHA[cell.scope]}`), cell),
+    expect: {
+      anonymous: '401',
+      worker: same('200'),
+      leader: same('200'),
+      handler: same('403'),
+      admin: same('200'),
+    },
+  },
+  ...(['', '/thumb'] as const).map((suffix): Row => ({
+    method: 'GET',
+    route: `/api/photos/:sha256${suffix}`,
+    send: (cell) => authed(api().get(`/api/photos/${PHOTO_SHA[cell.scope]}${suffix}`), cell),
+    expect: {
+      anonymous: '401',
+      worker: ['200', '404'],
+      leader: ['200', '404'],
+      handler: same('403'),
+      admin: ['200', '404'],
+    },
+  })),
+  {
     method: 'GET',
     route: '/api/admin/areas',
     send: (cell) => authed(api().get('/api/admin/areas'), cell),
@@ -428,6 +475,38 @@ beforeAll(async () => {
       ]),
     )
   expect(pushResponseSchema.parse(seeded.body).results.every((r) => r.status === 'applied')).toBe(true)
+  // A photo in each scope: its bytes uploaded, and a photo record pointing at them.
+  for (const [i, scope] of SCOPES.entries()) {
+    const bytes = await sharp({
+      create: { width: 40, height: 30, channels: 3, background: { r: 200 * i, g: 100, b: 50 } },
+    })
+      .jpeg()
+      .toBuffer()
+    PHOTO_SHA[scope] = sha256(bytes)
+    const uploaded = await request(server.app)
+      .put(`/api/photos/${PHOTO_SHA[scope]}`)
+      .query({ size: bytes.length, offset: 0 })
+      .set(bearer(root))
+      .set('Content-Type', 'application/octet-stream')
+      .send(bytes)
+    expect(uploaded.body).toEqual({ complete: true })
+    const photo = {
+      gridId: GRID[scope],
+      ownerKind: 'household',
+      ownerId: H[scope],
+      sha256: PHOTO_SHA[scope],
+      mime: 'image/jpeg',
+      width: 40,
+      height: 30,
+      bytes: bytes.length,
+      takenAt: T0 - 60_000,
+    }
+    const pushed = await request(server.app)
+      .post('/api/sync/push')
+      .set(bearer(root))
+      .send(pushBody(rootDevice, [createOp(5 + i, P[scope], s, photo, 'photo')]))
+    expect(pushResponseSchema.parse(pushed.body).results[0]!.status).toBe('applied')
+  }
   // An audit row in each scope: the county admin unmasks both households.
   for (const scope of SCOPES) {
     const res = await request(server.app)

@@ -100,17 +100,26 @@ describe('seedDemo', { timeout: SLOW }, () => {
     }
   })
 
-  it('writes ~440 records through sync, each located inside its own grid, with history and no conflicts', async () => {
+  it('writes ~560 records through sync (members and visits included), each in its own grid, with history and no conflicts', async () => {
     const grids = new Map((await store.listAreas()).filter((a) => a.level === 'grid').map((g) => [g.id, g]))
     const records = await store.listRecordsSince(0, 10_000)
     const byKind = (kind: string) => records.filter((r) => r.kind === kind)
     expect([byKind('household').length, byKind('place').length, byKind('incident').length]).toEqual([
       300, 60, 80,
     ])
+    // Members and a visit for the first 40 households: every one valid (the push refuses bad ID numbers).
+    expect(byKind('visit')).toHaveLength(40)
+    expect(byKind('person').length).toBeGreaterThanOrEqual(80)
+    expect(byKind('person').every((p) => typeof p.fields.idNumber === 'string')).toBe(true)
+    const households = new Map(byKind('household').map((h) => [h.id, h]))
+    for (const p of byKind('person')) {
+      expect(households.get(p.fields.householdId as string)?.scope.gridId, p.id).toBe(p.scope.gridId)
+    }
     for (const record of records) {
       const grid = grids.get(record.scope.gridId)
       expect(grid, record.id).toBeDefined()
       expect(record.fields.gridId).toBe(record.scope.gridId)
+      if (record.kind === 'person' || record.kind === 'visit') continue
       expect(inside(record.fields.location as Point, grid!.geometry!), record.id).toBe(true)
       expect(Object.values(record.stamps).every((s) => s.endsWith(':seed-device'))).toBe(true)
     }

@@ -6,7 +6,8 @@
  * as the empty input's placeholder, and an empty input means "keep what the server has" — the field is validated as
  * absent and left out of the patch. Only a number the user typed is sent.
  */
-import { computed, reactive, ref } from 'vue'
+import { computed, inject, onBeforeUnmount, onMounted, reactive, ref, watch } from 'vue'
+import { routerKey } from 'vue-router'
 import { storeToRefs } from 'pinia'
 import { useI18n } from 'vue-i18n'
 import { showConfirmDialog, showToast } from 'vant'
@@ -15,6 +16,7 @@ import { canOnRecords } from '#shared/domain/permissions.ts'
 import { SENSITIVE_FIELDS, isMaskedValue } from '#shared/domain/privacy.ts'
 import { useRecordsStore } from '../../stores/useRecordsStore.ts'
 import { useSessionStore } from '../../stores/useSessionStore.ts'
+import { describeRecord } from '../records/describeRecord.ts'
 import { fieldErrors, sameValue, translateMessage } from './fieldErrors.ts'
 
 /** The part of a stored record a form reads. */
@@ -33,7 +35,19 @@ export interface RecordFormOptions {
   build: () => Record<string, unknown>
   onSaved: (id: string, outcome: SaveOutcome) => void
   onDeleted: (id: string) => void
+  /**
+   * The form's reactive draft, autosaved (debounced) under `draftKey` as the user types and restored when the form
+   * reopens, so a half-filled form survives a reload or a crash; cleared once saved or deleted.
+   */
+  draft?: Record<string, unknown>
+  draftKey?: () => string
 }
+
+/** How long typing must pause before the draft is written (each write is one small IndexedDB put). */
+export const DRAFT_DEBOUNCE_MS = 400
+
+/** Fields whose change on an edit is worth a duplicate check (a create is always checked). */
+const DUPLICATE_FIELDS = ['idNumber', 'address', 'houseNumber']
 
 /** The sensitive fields of `record` that hold a masked value the user left empty in `full`: they are kept as is. */
 export function keptMaskedFields(
@@ -60,6 +74,92 @@ export function useRecordForm(options: RecordFormOptions) {
   const canDelete = computed(
     () => isEdit.value && Boolean(user.value && canOnRecords(user.value.role, 'delete', options.kind)),
   )
+
+  const router = inject(routerKey, null)
+  const restored = ref(false)
+  let draftTimer: ReturnType<typeof setTimeout> | null = null
+  let draftReady = false
+  const initialDraft = options.draft
+    ? (JSON.parse(JSON.stringify(options.draft)) as Record<string, unknown>)
+    : null
+
+  function writeDraft() {
+    if (draftTimer) clearTimeout(draftTimer)
+    draftTimer = null
+    if (!options.draft || !options.draftKey) return Promise.resolve()
+    return records.saveDraft(options.draftKey(), { ...options.draft }).catch(() => undefined)
+  }
+
+  async function dropDraft() {
+    if (draftTimer) clearTimeout(draftTimer)
+    draftTimer = null
+    restored.value = false
+    if (options.draftKey) await records.clearDraft(options.draftKey()).catch(() => undefined)
+  }
+
+  /** Forget the restored draft and go back to what the form first showed. */
+  async function discardDraft() {
+    if (options.draft && initialDraft) Object.assign(options.draft, JSON.parse(JSON.stringify(initialDraft)))
+    void dropDraft()
+  }
+
+  if (options.draft && options.draftKey) {
+    const draft = options.draft
+    onMounted(async () => {
+      const saved = await records.loadDraft(options.draftKey!()).catch(() => null)
+      if (saved) {
+        for (const [key, value] of Object.entries(saved)) if (key in draft) draft[key] = value
+        restored.value = true
+      }
+      draftReady = true
+    })
+    watch(
+      () => JSON.stringify(draft),
+      () => {
+        if (!draftReady || saving.value) return
+        if (draftTimer) clearTimeout(draftTimer)
+        draftTimer = setTimeout(() => void writeDraft(), DRAFT_DEBOUNCE_MS)
+      },
+    )
+    // Leaving the form (or the page being hidden) writes a pending draft at once.
+    const flushOnHide = () => {
+      if (draftTimer) void writeDraft()
+    }
+    onMounted(() => globalThis.addEventListener?.('pagehide', flushOnHide))
+    onBeforeUnmount(() => {
+      globalThis.removeEventListener?.('pagehide', flushOnHide)
+      flushOnHide()
+    })
+  }
+
+  /** Asks before saving a likely duplicate; false when the user chose to look at the existing record instead. */
+  async function confirmNotDuplicate(
+    fields: Record<string, unknown>,
+    record: EditableRecord | null | undefined,
+    patch?: Record<string, unknown>,
+  ): Promise<boolean> {
+    if (options.kind !== 'person' && options.kind !== 'household') return true
+    if (patch && !DUPLICATE_FIELDS.some((field) => field in patch)) return true
+    const found = await records.duplicatesOf(options.kind, fields, record?.id).catch(() => [])
+    const existing = found[0]
+    if (!existing) return true
+    const reason = options.kind === 'person' ? t('duplicate.sameId') : t('duplicate.sameAddress')
+    const what = `${describeRecord(existing.kind, existing.fields, t).title}（${reason}）`
+    try {
+      await showConfirmDialog({
+        title: t('duplicate.title'),
+        message: t('duplicate.message', { what }),
+        confirmButtonText: t('duplicate.saveAnyway'),
+        cancelButtonText: t('duplicate.viewExisting'),
+        className: 'gp-duplicate-dialog',
+      })
+      return true
+    } catch {
+      await writeDraft()
+      if (router) void router.push(`/records/${existing.kind}/${existing.id}`)
+      return false
+    }
+  }
 
   function showErrors(next: Record<string, string>) {
     for (const key of Object.keys(errors)) errors[key] = undefined
@@ -90,7 +190,9 @@ export function useRecordForm(options: RecordFormOptions) {
     saving.value = true
     try {
       if (!record) {
+        if (!(await confirmNotDuplicate(checked.fields, record))) return
         const id = await records.create(options.kind, checked.fields)
+        void dropDraft()
         options.onSaved(id, 'created')
         return
       }
@@ -98,10 +200,13 @@ export function useRecordForm(options: RecordFormOptions) {
       for (const [field, value] of Object.entries(checked.fields))
         if (!kept.includes(field) && !sameValue(value, record.fields[field])) patch[field] = value ?? null
       if (Object.keys(patch).length === 0) {
+        void dropDraft()
         options.onSaved(record.id, 'unchanged')
         return
       }
+      if (!(await confirmNotDuplicate(checked.fields, record, patch))) return
       await records.update(options.kind, record.id, patch)
+      void dropDraft()
       options.onSaved(record.id, 'updated')
     } catch (error) {
       showStoreError(error)
@@ -126,6 +231,7 @@ export function useRecordForm(options: RecordFormOptions) {
     saving.value = true
     try {
       await records.remove(options.kind, record.id)
+      void dropDraft()
       options.onDeleted(record.id)
     } catch (error) {
       showStoreError(error)
@@ -134,5 +240,5 @@ export function useRecordForm(options: RecordFormOptions) {
     }
   }
 
-  return { errors, saving, isEdit, canDelete, save, remove }
+  return { errors, saving, isEdit, canDelete, save, remove, restored, discardDraft }
 }

@@ -5,6 +5,10 @@ export const KIND_COLORS: Record<RecordKind, string> = {
   household: '#1677ff',
   place: '#fa8c16',
   incident: '#f5222d',
+  person: '#1677ff',
+  visit: '#13c2c2',
+  track: '#722ed1',
+  photo: '#8c8c8c',
 }
 
 export const GRID_COLOR = '#389e0d'

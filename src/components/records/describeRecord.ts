@@ -37,8 +37,31 @@ export function describeRecord(
       subtitle: [enumLabel(t, 'placeType', fields.type), str(fields.address)].filter(Boolean).join(' · '),
     }
   }
+  if (kind === 'person') {
+    return {
+      title: str(fields.name) || t('kinds.person'),
+      subtitle: [
+        enumLabel(t, 'relation', fields.relation),
+        enumLabel(t, 'gender', fields.gender),
+        str(fields.birthDate),
+      ]
+        .filter(Boolean)
+        .join(' · '),
+    }
+  }
+  if (kind === 'visit') {
+    const at = typeof fields.visitedAt === 'number' ? new Date(fields.visitedAt).toLocaleDateString() : ''
+    return { title: at || t('kinds.visit'), subtitle: str(fields.notes) }
+  }
+  if (kind === 'track' || kind === 'photo') return { title: t(`kinds.${kind}`), subtitle: '' }
+  const sub =
+    typeof fields.subcategory === 'string' && fields.subcategory
+      ? t(`incident.subcategories.${fields.subcategory}`)
+      : ''
   return {
-    title: enumLabel(t, 'category', fields.category) || t('kinds.incident'),
+    title: [enumLabel(t, 'category', fields.category) || t('kinds.incident'), sub]
+      .filter(Boolean)
+      .join(' · '),
     subtitle: str(fields.description),
   }
 }
@@ -49,6 +72,10 @@ export function searchableText(kind: RecordKind, fields: Record<string, unknown>
     household: ['address', 'houseNumber', 'headName', 'headPhone', 'notes'],
     place: ['name', 'address', 'contactName', 'contactPhone', 'notes'],
     incident: ['description'],
+    person: ['name', 'idNumber', 'phone'],
+    visit: ['notes'],
+    track: [],
+    photo: [],
   }
   return keys[kind]
     .map((key) => str(fields[key]))

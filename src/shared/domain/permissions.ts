@@ -12,8 +12,9 @@ export type RecordAction = 'read' | 'create' | 'update' | 'delete'
 
 const ALL = RECORD_KINDS
 const RECORD_RIGHTS: Record<UserRole, Record<RecordAction, readonly RecordKind[]>> = {
-  // 网格员: records everything in their grid; removes households and places entered by mistake.
-  worker: { read: ALL, create: ALL, update: ALL, delete: ['household', 'place'] },
+  // 网格员: records everything in their grid; removes what they entered by mistake (but never an incident: 作废 is
+  // a leader's step of the closed loop, and a track is a record of where they walked).
+  worker: { read: ALL, create: ALL, update: ALL, delete: ['household', 'place', 'person', 'visit', 'photo'] },
   // 网格长/村干部: everything in their village or town.
   leader: { read: ALL, create: ALL, update: ALL, delete: ALL },
   // 责任单位: sees and reports on incidents only; never households or places.

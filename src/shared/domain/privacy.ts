@@ -8,11 +8,15 @@ import type { RecordKind } from '../schemas/records.ts'
 
 export type SensitiveType = 'phone' | 'idNumber'
 
-/** Per kind, the fields that hold sensitive values (the field-capture issue adds members' ID numbers and phones). */
+/** Per kind, the fields that hold sensitive values. */
 export const SENSITIVE_FIELDS: Record<RecordKind, Readonly<Record<string, SensitiveType>>> = {
   household: { headPhone: 'phone' },
   place: { contactPhone: 'phone' },
   incident: {},
+  person: { idNumber: 'idNumber', phone: 'phone' },
+  visit: {},
+  track: {},
+  photo: {},
 }
 
 /** What each role sees in clear. Workers call the households of their grid; nobody sees ID numbers unasked. */

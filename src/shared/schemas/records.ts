@@ -5,8 +5,10 @@
  * Coordinates are WGS-84 as GPS gives them; display-time conversion (GCJ-02, BD-09) never reaches storage.
  */
 import { z } from 'zod'
+import { birthDateOfId, genderOfId, idNumberProblem } from '../domain/idNumber.ts'
+import { isSubcategoryOf } from '../domain/incidentCategories.ts'
 
-export const RECORD_KINDS = ['household', 'place', 'incident'] as const
+export const RECORD_KINDS = ['household', 'place', 'incident', 'person', 'visit', 'track', 'photo'] as const
 export const recordKindSchema = z.enum(RECORD_KINDS)
 export type RecordKind = z.infer<typeof recordKindSchema>
 
@@ -92,9 +94,11 @@ export const INCIDENT_STATUSES = [
   'rated',
   'parked',
 ] as const
-export const incidentSchema = z.strictObject({
+const incidentFields = z.strictObject({
   gridId: gridIdSchema,
   category: z.enum(INCIDENT_CATEGORIES),
+  /** `category.sub`, one of INCIDENT_SUBCATEGORIES[category]. */
+  subcategory: z.string().max(40).nullable().optional(),
   description: text(2000),
   location: pointSchema.nullable().optional(),
   urgency: z.enum(URGENCIES),
@@ -103,25 +107,156 @@ export const incidentSchema = z.strictObject({
   householdId: z.uuid().nullable().optional(),
   placeId: z.uuid().nullable().optional(),
 })
+export const incidentSchema = incidentFields.superRefine((incident, ctx) => {
+  if (incident.subcategory && !isSubcategoryOf(incident.category, incident.subcategory)) {
+    ctx.addIssue({ code: 'custom', path: ['subcategory'], message: '子类与事件类别不符' })
+  }
+})
 export type Incident = z.infer<typeof incidentSchema>
 
+export const GENDERS = ['male', 'female'] as const
+export const RELATIONS = [
+  'head',
+  'spouse',
+  'child',
+  'parent',
+  'grandchild',
+  'sibling',
+  'in_law',
+  'other',
+] as const
+export const POPULATION_TYPES = ['registered', 'migrant', 'foreign'] as const
+/** Groups that need care (DOMAIN.md); `disabled` goes with a disability grade 1–4. */
+export const CARE_TAGS = [
+  'left_behind_elderly',
+  'left_behind_women',
+  'left_behind_children',
+  'living_alone_elderly',
+  'disabled',
+  'subsistence',
+  'hardship',
+  'key_person',
+] as const
+
+const ID_PROBLEM_MESSAGES = {
+  format: '身份证号应为18位（最后一位可为X）',
+  checksum: '身份证号校验位不正确',
+  birthDate: '身份证号中的出生日期无效',
+}
+export const idNumberSchema = z.string().superRefine((value, ctx) => {
+  const problem = idNumberProblem(value)
+  if (problem) ctx.addIssue({ code: 'custom', message: ID_PROBLEM_MESSAGES[problem] })
+})
+
+/** A household member (人). Sensitive: ID number, phone, care tags (see domain/privacy.ts). */
+const personFields = z.strictObject({
+  gridId: gridIdSchema,
+  householdId: z.uuid(),
+  name: text(50),
+  gender: z.enum(GENDERS),
+  birthDate: z.iso.date('出生日期格式应为 YYYY-MM-DD'),
+  idNumber: idNumberSchema.nullable().optional(),
+  phone,
+  relation: z.enum(RELATIONS),
+  populationType: z.enum(POPULATION_TYPES),
+  tags: z.array(z.enum(CARE_TAGS)).max(CARE_TAGS.length).optional(),
+  disabilityGrade: z.number().int().min(1).max(4).nullable().optional(),
+  notes: optionalText(500),
+})
+export const personSchema = personFields.superRefine((person, ctx) => {
+  if (person.idNumber && idNumberProblem(person.idNumber) === null) {
+    if (birthDateOfId(person.idNumber) !== person.birthDate) {
+      ctx.addIssue({ code: 'custom', path: ['birthDate'], message: '出生日期与身份证号不一致' })
+    }
+    if (genderOfId(person.idNumber) !== person.gender) {
+      ctx.addIssue({ code: 'custom', path: ['gender'], message: '性别与身份证号不一致' })
+    }
+  }
+  const disabled = person.tags?.includes('disabled') ?? false
+  if (disabled !== (person.disabilityGrade != null)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['disabilityGrade'],
+      message: disabled ? '残疾人需填写残疾等级（1–4级）' : '未标记残疾人时不填残疾等级',
+    })
+  }
+})
+export type Person = z.infer<typeof personSchema>
+
+/** A visit (走访) to a household or an inspection (巡查) of a place. */
+export const visitSchema = z.strictObject({
+  gridId: gridIdSchema,
+  targetKind: z.enum(['household', 'place']),
+  targetId: z.uuid(),
+  visitedAt: z.number().int().positive(),
+  notes: optionalText(2000),
+})
+export type Visit = z.infer<typeof visitSchema>
+
+/** A patrol track (巡查轨迹): [lng, lat, time ms, accuracy m] points, WGS-84; written by one device only. */
+export const trackPointSchema = z.tuple([
+  z.number().min(-180).max(180),
+  z.number().min(-90).max(90),
+  z.number().int().positive(),
+  z.number().nonnegative().max(100_000),
+])
+export const trackSchema = z.strictObject({
+  gridId: gridIdSchema,
+  startedAt: z.number().int().positive(),
+  endedAt: z.number().int().positive().nullable().optional(),
+  points: z.array(trackPointSchema).max(20_000),
+})
+export type Track = z.infer<typeof trackSchema>
+
+export const PHOTO_OWNER_KINDS = ['household', 'place', 'incident', 'visit'] as const
+/** A photo's metadata; its bytes travel separately, keyed by their SHA-256 (PUT /api/photos/:sha256). */
+export const photoSchema = z.strictObject({
+  gridId: gridIdSchema,
+  ownerKind: z.enum(PHOTO_OWNER_KINDS),
+  ownerId: z.uuid(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 应为64位十六进制'),
+  mime: z.enum(['image/jpeg', 'image/webp', 'image/png']),
+  width: z.number().int().positive().max(20_000),
+  height: z.number().int().positive().max(20_000),
+  bytes: z
+    .number()
+    .int()
+    .positive()
+    .max(20 * 1024 * 1024),
+  takenAt: z.number().int().positive(),
+})
+export type Photo = z.infer<typeof photoSchema>
+
+/** Whole records, with their cross-field rules (checked on create, and by the device on the merged record). */
 export const recordSchemas = {
   household: householdSchema,
   place: placeSchema,
   incident: incidentSchema,
+  person: personSchema,
+  visit: visitSchema,
+  track: trackSchema,
+  photo: photoSchema,
 } as const
 
 export interface RecordFieldsByKind {
   household: Household
   place: Place
   incident: Incident
+  person: Person
+  visit: Visit
+  track: Track
+  photo: Photo
 }
 
-/** A patch: some fields of a record; unknown fields are refused. */
+/** A patch: some fields of a record, each valid on its own; unknown fields are refused. */
 export const patchSchemas = {
   household: householdSchema.partial(),
   place: placeSchema.partial(),
-  incident: incidentSchema.partial(),
+  incident: incidentFields.partial(),
+  person: personFields.partial(),
+  visit: visitSchema.partial(),
+  track: trackSchema.partial(),
+  photo: photoSchema.partial(),
 } as const
 
 export interface FieldIssue {

@@ -1,0 +1,9 @@
+import type { InjectionKey } from 'vue'
+import type { usePatrolTrack } from '../../composables/usePatrolTrack.ts'
+
+/**
+ * The one patrol recorder of the app, created by App.vue so that recording goes on while the user moves between
+ * screens (a recorder owned by the home page would stop when it unmounts).
+ */
+export type PatrolTrack = ReturnType<typeof usePatrolTrack>
+export const PATROL_KEY: InjectionKey<PatrolTrack> = Symbol('patrol')

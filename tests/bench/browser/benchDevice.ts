@@ -1,0 +1,94 @@
+/**
+ * The device side of `npm run bench`, run in Debian's Chromium: the app's own Dexie adapter, on real IndexedDB.
+ * Loads N households through the real pull path (pages of 1,000, one bulk write each), then times search, paged
+ * lists and local saves. Exposed as `window.gridpatrolBench.run(n)`; tests/bench/run.ts drives it.
+ */
+import { formatStamp } from '#shared/sync/hlc.ts'
+import { PROTOCOL_VERSION, type ServerRecord } from '#shared/sync/protocol.ts'
+import { GridPatrolDb } from '../../../src/db/GridPatrolDb.ts'
+import { createDexieLocalStore } from '../../../src/db/dexieLocalStore.ts'
+import { createRecordRepository } from '../../../src/db/recordRepository.ts'
+import { listPage, searchRecords } from '../../../src/db/recordQueries.ts'
+import { benchHousehold, GRIDS } from '../households.ts'
+
+const PAGE = 1000
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+async function timed(
+  times: number,
+  fn: (i: number) => Promise<unknown>,
+): Promise<{ p50: number; p95: number }> {
+  const samples: number[] = []
+  for (let i = 0; i < times; i++) {
+    const t0 = performance.now()
+    await fn(i)
+    samples.push(performance.now() - t0)
+  }
+  return { p50: percentile(samples, 50), p95: percentile(samples, 95) }
+}
+
+async function run(n: number) {
+  const db = new GridPatrolDb(`bench-${Date.now()}`)
+  let uuidCounter = 0
+  const newId = () => `0190b000-0000-7000-8000-${String(++uuidCounter).padStart(12, '0')}`
+  const store = createDexieLocalStore(db, { now: () => Date.now(), newId })
+  const stamp = formatStamp({ ms: Date.now() - 86_400_000, counter: 0, node: 'server' })
+
+  const t0 = performance.now()
+  for (let start = 0; start < n; start += PAGE) {
+    const records: ServerRecord[] = []
+    for (let i = start; i < Math.min(n, start + PAGE); i++) {
+      const fields = benchHousehold(i)
+      records.push({
+        kind: 'household',
+        id: `0190a000-0000-7000-8000-${String(i + 1).padStart(12, '0')}`,
+        fields,
+        stamps: Object.fromEntries(Object.keys(fields).map((f) => [f, stamp])),
+        seq: i + 1,
+        scope: {
+          gridId: fields.gridId,
+          villageId: fields.gridId.slice(0, 12),
+          townId: fields.gridId.slice(0, 9),
+          countyId: '330523',
+        },
+      })
+    }
+    await store.applyPullPage({
+      protocol: PROTOCOL_VERSION,
+      clock: stamp,
+      records,
+      cursor: start + records.length,
+      more: true,
+      scopeKey: 'bench',
+    })
+  }
+  const loadSeconds = (performance.now() - t0) / 1000
+
+  const probes = Array.from({ length: 200 }, (_, i) => benchHousehold((i * 7919) % n))
+  // What a worker types: a name, the start of an address, the last four digits of a phone.
+  const queries = probes.map((h, i) =>
+    i % 3 === 0 ? h.headName : i % 3 === 1 ? h.address.slice(3, 9) : h.headPhone.slice(-4),
+  )
+  const search = await timed(queries.length, (i) =>
+    searchRecords(db, 'household', queries[i]!, { limit: 50 }),
+  )
+  const list = await timed(200, (i) => listPage(db, 'household', (i * 50) % Math.max(1, n - 50), 50))
+  const repository = createRecordRepository(db, { now: () => Date.now(), newId })
+  const save = await timed(200, (i) =>
+    repository.create('household', { ...benchHousehold(n + i), gridId: GRIDS[i % GRIDS.length]! }),
+  )
+  db.close()
+  await db.delete()
+  return { n, loadSeconds, loadRate: n / loadSeconds, search, list, save }
+}
+
+declare global {
+  interface Window {
+    gridpatrolBench: { run: typeof run }
+  }
+}
+window.gridpatrolBench = { run }

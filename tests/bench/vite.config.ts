@@ -1,0 +1,13 @@
+/** Builds the in-browser device bench page (tests/bench/browser) into node_modules/.bench-dist. */
+import { resolve } from 'node:path'
+import { defineConfig } from 'vite'
+
+export default defineConfig({
+  root: resolve(import.meta.dirname, 'browser'),
+  logLevel: 'warn',
+  build: {
+    outDir: resolve(import.meta.dirname, '../../node_modules/.bench-dist'),
+    emptyOutDir: true,
+    target: 'es2022',
+  },
+})
