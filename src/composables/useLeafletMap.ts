@@ -116,7 +116,7 @@ export function useLeafletMap(container: Ref<HTMLElement | null>, options: Leafl
         .bindTooltip(label(grid.name), { sticky: true, direction: 'top', className: 'gp-grid-label' })
         .addTo(gridLayer)
     }
-    if (!fitted && gridLayer.getLayers().length > 0) fit()
+    if (!fitted && gridLayer.getLayers().length > 0) fitView()
   }
 
   /** Draw one polygon over the grids (the grid being edited) and bring it into view; null removes it. */
@@ -154,7 +154,7 @@ export function useLeafletMap(container: Ref<HTMLElement | null>, options: Leafl
         .bindPopup(() => options.popup?.(point) ?? label(point.id), { minWidth: 200, maxWidth: 280 })
         .addTo(kindLayers[point.kind])
     }
-    if (!fitted && gridLayer.getLayers().length === 0 && points.length > 0) fit()
+    if (!fitted && gridLayer.getLayers().length === 0 && points.length > 0) fitView()
   }
 
   /** Draw the patrol tracks (巡查轨迹) as lines. */
@@ -187,7 +187,7 @@ export function useLeafletMap(container: Ref<HTMLElement | null>, options: Leafl
   }
 
   /** Fit the view to the grids, else to the points, else show the whole country. */
-  function fit() {
+  function fitView() {
     const m = map.value
     if (!m) return
     m.invalidateSize()
@@ -218,7 +218,7 @@ export function useLeafletMap(container: Ref<HTMLElement | null>, options: Leafl
     requestAnimationFrame(() => {
       if (map.value !== m) return
       m.invalidateSize()
-      fit()
+      fitView()
     })
   })
 
@@ -240,6 +240,6 @@ export function useLeafletMap(container: Ref<HTMLElement | null>, options: Leafl
     setTracks,
     setTracksVisible,
     setKindVisible,
-    fit,
+    fitView,
   }
 }
