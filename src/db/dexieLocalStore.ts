@@ -6,13 +6,12 @@
  * have queued ops (their refusals stay: the user still sees what was refused and why). While such a record is
  * kept, the new scope key is not stored, so the next run rebuilds again once that op has been pushed.
  */
-import { mergeStates } from '#shared/sync/merge.ts'
 import type { Op, PullResponse } from '#shared/sync/protocol.ts'
 import type { LocalStore, PullEnd, PushOutcome } from '../sync/ports.ts'
 import { deviceIdFrom } from './GridPatrolDb.ts'
 import type { GridPatrolDb, LocalRecord, OutboxOp, RefusedOp } from './GridPatrolDb.ts'
 import { receiveStamp } from './deviceClock.ts'
-import { holdBack, pendingFieldsById, recordWithState, releaseHeld, stateOf } from './recordState.ts'
+import { pendingFieldsById, receivePulled, releaseHeld } from './recordState.ts'
 
 export interface DexieLocalStoreDeps {
   now: () => number
@@ -124,8 +123,7 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
             countyId: remote.scope.countyId,
             serverSeq: Math.max(local?.serverSeq ?? 0, remote.seq),
           }
-          const merged = recordWithState(base, mergeStates(stateOf(local), remoteState, keep))
-          byId.set(remote.id, keep.size ? holdBack(merged, remoteState, keep) : merged)
+          byId.set(remote.id, receivePulled(base, remoteState, keep))
         }
         await db.records.bulkPut([...byId.values()])
         // Records an edit moved out of this user's areas. One with an op queued during this run stays until that op

@@ -46,20 +46,26 @@ export function pendingFieldsById(ops: Iterable<Op>): Map<string, Set<string>> {
   return byId
 }
 
-/** The record with remote writes to `held` fields added to its held-back state (they are not shown yet). */
-export function holdBack(record: LocalRecord, remote: RecordState, held: ReadonlySet<string>): LocalRecord {
-  const replica = receiveRemote(replicaOf(record), remote, held)
-  return replica.held === record.held || !replica.held ? record : { ...record, held: replica.held }
+/** The record with a pulled state merged in; writes to `pending` fields are held back (not shown yet). */
+export function receivePulled(
+  record: LocalRecord,
+  remote: RecordState,
+  pending: ReadonlySet<string>,
+): LocalRecord {
+  return withReplica(record, receiveRemote(replicaOf(record), remote, pending))
 }
 
 /** The record with its held-back writes merged in for every field no longer in `stillPending`. */
 export function releaseHeld(record: LocalRecord, stillPending: ReadonlySet<string>): LocalRecord {
   const before = replicaOf(record)
   const after = releaseReplica(before, stillPending)
-  if (after === before) return record
+  return after === before ? record : withReplica(record, after)
+}
+
+function withReplica(record: LocalRecord, replica: Replica): LocalRecord {
   const { held: _held, ...withoutHeld } = record
-  const next = recordWithState(withoutHeld, { fields: after.fields, stamps: after.stamps })
-  return after.held ? { ...next, held: after.held } : next
+  const next = recordWithState(withoutHeld, { fields: replica.fields, stamps: replica.stamps })
+  return replica.held ? { ...next, held: replica.held } : next
 }
 
 function replicaOf(record: LocalRecord): Replica {
