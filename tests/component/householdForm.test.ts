@@ -63,7 +63,7 @@ describe('HouseholdForm', () => {
     await wrapper.get('[data-testid="form-save"]').trigger('click')
     await settle()
 
-    expect(create).toHaveBeenCalledTimes(1)
+    await vi.waitFor(() => expect(create).toHaveBeenCalledTimes(1), { timeout: 15_000 })
     const [kind, fields] = create.mock.calls[0]!
     expect(kind).toBe('household')
     expect(Object.keys(fields).sort()).toEqual(Object.keys(householdSchema.shape).sort())
@@ -79,7 +79,7 @@ describe('HouseholdForm', () => {
       notes: null,
     })
     const id = (await create.mock.results[0]!.value) as string
-    expect(wrapper.emitted('saved')).toEqual([[id, 'created']])
+    await vi.waitFor(() => expect(wrapper.emitted('saved')).toEqual([[id, 'created']]), { timeout: 15_000 })
     expect((await records.get(id))?.fields.headName).toBe('王建国')
   })
 
@@ -92,6 +92,7 @@ describe('HouseholdForm', () => {
     await wrapper.get('[data-testid="field-housing-owned"]').trigger('click')
     await wrapper.get('[data-testid="form-save"]').trigger('click')
     await settle()
+    await vi.waitFor(() => expect(create).toHaveBeenCalledTimes(1), { timeout: 15_000 })
     expect(create.mock.calls[0]![1].gridId).toBe(GRID_B)
   })
 
@@ -112,7 +113,12 @@ describe('HouseholdForm', () => {
     await fill(wrapper, 'headPhone', '')
     await wrapper.get('[data-testid="form-save"]').trigger('click')
     await settle()
-    expect(update).toHaveBeenCalledWith('household', id, { headName: '钱少', headPhone: null })
-    expect(wrapper.emitted('saved')).toEqual([[id, 'updated']])
+    await vi.waitFor(
+      () => expect(update).toHaveBeenCalledWith('household', id, { headName: '钱少', headPhone: null }),
+      {
+        timeout: 15_000,
+      },
+    )
+    await vi.waitFor(() => expect(wrapper.emitted('saved')).toEqual([[id, 'updated']]), { timeout: 15_000 })
   })
 })

@@ -49,7 +49,7 @@ describe('IncidentForm', () => {
     await wrapper.get('[data-testid="form-save"]').trigger('click')
     vi.useRealTimers()
     await settle()
-    expect(create).toHaveBeenCalledTimes(1)
+    await vi.waitFor(() => expect(create).toHaveBeenCalledTimes(1), { timeout: 15_000 })
     const [kind, fields] = create.mock.calls[0]!
     expect(kind).toBe('incident')
     expect(Object.keys(fields).sort()).toEqual(Object.keys(incidentSchema.shape).sort())
@@ -76,6 +76,7 @@ describe('IncidentForm', () => {
     await fill(wrapper, 'description', '邻里宅基地纠纷')
     await wrapper.get('[data-testid="form-save"]').trigger('click')
     await settle()
+    await vi.waitFor(() => expect(create).toHaveBeenCalledTimes(1), { timeout: 15_000 })
     expect(create.mock.calls[0]![1]).toMatchObject({ householdId, placeId: null, gridId: GRID_B })
   })
 

@@ -61,7 +61,7 @@ describe('PlaceForm', () => {
     await fill(wrapper, 'notes', '汛期每日巡查')
     await wrapper.get('[data-testid="form-save"]').trigger('click')
     await settle()
-    expect(create).toHaveBeenCalledTimes(1)
+    await vi.waitFor(() => expect(create).toHaveBeenCalledTimes(1), { timeout: 15_000 })
     const [kind, fields] = create.mock.calls[0]!
     expect(kind).toBe('place')
     expect(Object.keys(fields).sort()).toEqual(Object.keys(placeSchema.shape).sort())
