@@ -14,6 +14,8 @@ import type { RecordKind } from '#shared/schemas/records.ts'
 import { createClock, tick } from '#shared/sync/hlc.ts'
 import type { Clock, Stamp } from '#shared/sync/hlc.ts'
 import type { Op } from '#shared/sync/protocol.ts'
+import { stepPatch, transitionFor } from '#shared/domain/workflow.ts'
+import type { StepInput, WorkflowIncident } from '#shared/domain/workflow.ts'
 import { hashPassword } from './services/password.ts'
 import { createSyncService } from './services/syncService.ts'
 import type { Area, GeoPolygon, Role, SyncStore, User } from './store/SyncStore.ts'
@@ -95,6 +97,7 @@ interface GridPlan {
   name: string
   villageName: string
   townName: string
+  townId: string
   /** Its lattice cell: [west, south, east, north]. */
   cell: [number, number, number, number]
   roads: string[]
@@ -198,6 +201,7 @@ function planAreas(rng: Rng): { areas: Area[]; grids: GridPlan[] } {
           name,
           villageName: village.name,
           townName: town.name,
+          townId,
           cell,
           roads: [...village.roads],
         })
@@ -384,21 +388,36 @@ export async function seedDemo(store: SyncStore, { now, random }: SeedOptions): 
     }
   })
 
-  const ops = demoOps(rng, grids, now)
-  const sync = createSyncService({ store, maxClockDriftMs: 5 * 60_000 })
   const admin = users[0]!
-  for (let i = 0; i < ops.length; i += 250) {
-    const { results } = await sync.push(admin, SEED_DEVICE, ops.slice(i, i + 250), now)
+  const handler = users.find((u) => u.role === 'handler')!
+  const ops = demoOps(rng, grids, now, { admin, handler, handlerTownId: townA })
+  const sync = createSyncService({ store, maxClockDriftMs: 5 * 60_000 })
+  // Pushed in order, in batches of one author each: the closed loop's steps are judged like any device's.
+  for (let i = 0; i < ops.length;) {
+    const by = ops[i]!.by
+    let end = i
+    while (end < ops.length && end - i < 250 && ops[end]!.by === by) end++
+    const batch = ops.slice(i, end).map((o) => o.op)
+    const { results } = await sync.push(by, SEED_DEVICE, batch, now)
     const refused = results.find((r) => r.status === 'refused')
     if (refused) throw new Error(`seed op ${refused.seq} refused: ${JSON.stringify(refused)}`)
+    i = end
   }
   return { seeded: true, logins }
 }
 
-function demoOps(rng: Rng, grids: GridPlan[], now: number): Op[] {
+interface DemoActors {
+  admin: User
+  /** The demo handler (责任单位), who takes the handler's steps of the incidents in its town. */
+  handler: User
+  handlerTownId: string
+}
+
+function demoOps(rng: Rng, grids: GridPlan[], now: number, actors: DemoActors): { op: Op; by: User }[] {
   let clock: Clock = createClock(SEED_DEVICE, now)
   let seq = 0
-  const ops: Op[] = []
+  const ops: { op: Op; by: User }[] = []
+  const push = (op: Op, by: User = actors.admin) => ops.push({ op, by })
   const newId = () => uuidv7({ msecs: now, random: rng.bytes(16) })
   const stamp = (): Stamp => {
     const next = tick(clock, now)
@@ -412,7 +431,7 @@ function demoOps(rng: Rng, grids: GridPlan[], now: number): Op[] {
   ): Stamp => {
     const s = stamp()
     const base = Object.fromEntries(Object.keys(fields).map((k) => [k, null]))
-    ops.push({ type: 'put', seq: ++seq, kind, id, stamp: s, base, create: true, fields })
+    push({ type: 'put', seq: ++seq, kind, id, stamp: s, base, create: true, fields })
     return s
   }
   const address = (grid: GridPlan) => {
@@ -471,7 +490,7 @@ function demoOps(rng: Rng, grids: GridPlan[], now: number): Op[] {
     placesByGrid.set(grid.id, [...(placesByGrid.get(grid.id) ?? []), id])
   }
   const statuses = Object.keys(PATHS) as Status[]
-  const updates: { id: string; path: Status[]; created: Stamp }[] = []
+  const updates: { id: string; path: Status[]; created: Stamp; incident: Incident }[] = []
   for (let i = 0; i < 80; i++) {
     const grid = grids[i % grids.length]!
     const category = rng.weighted([
@@ -484,7 +503,7 @@ function demoOps(rng: Rng, grids: GridPlan[], now: number): Op[] {
       ['other', 8],
     ] as const)
     const id = newId()
-    const created = create('incident', id, {
+    const incident: Incident = {
       gridId: grid.id,
       category,
       description: rng.pick(INCIDENT_TEXT[category]),
@@ -499,24 +518,48 @@ function demoOps(rng: Rng, grids: GridPlan[], now: number): Op[] {
       householdId:
         category !== 'safety' && rng.chance(0.35) ? rng.pick(householdsByGrid.get(grid.id)!) : null,
       placeId: category === 'safety' && rng.chance(0.6) ? rng.pick(placesByGrid.get(grid.id)!) : null,
-    })
-    updates.push({ id, path: PATHS[statuses[i % statuses.length]!], created })
+    }
+    let path = PATHS[statuses[i % statuses.length]!]
+    // Only the handler's own town can be dispatched to: elsewhere the loop stops before dispatch, and the cases
+    // meant to be closed are on-the-spot fixes (即办件) instead, created closed and then rated.
+    if (grid.townId !== actors.handlerTownId && path.includes('closed')) {
+      const fix = stepPatch(
+        null,
+        'quick_fix',
+        actors.admin,
+        { result: rng.pick(QUICK_FIXES) },
+        incident.reportedAt,
+      )
+      Object.assign(incident, fix)
+      path = ['rated']
+    } else if (grid.townId !== actors.handlerTownId && path.includes('dispatched')) {
+      path = path.slice(0, path.indexOf('dispatched'))
+    }
+    const created = create('incident', id, incident)
+    updates.push({ id, path, created, incident })
   }
-  // The closed loop, one step per op, each built on the last: history without conflicts.
-  for (const { id, path, created } of updates) {
+  // The closed loop, one step per op, each built on the last (compare-and-set on the status stamp), by the roles
+  // the workflow names: the admin for the leader's and the worker's steps, the handler for its own.
+  for (const { id, path, created, incident } of updates) {
     let base = created
+    let current: WorkflowIncident = { ...incident }
+    let at = incident.reportedAt
     for (const status of path) {
+      const step = transitionFor(current.status, status)
+      if (!step) throw new Error(`the demo path ${current.status} → ${status} is no step of the loop`)
+      const by = step.roles.includes('admin') ? actors.admin : actors.handler
+      at = Math.min(at + rng.int(30, 24 * 60) * 60_000, now - 60_000)
+      const fields = stepPatch(
+        current,
+        step.action,
+        { id: by.id, role: by.role },
+        demoStepInput(rng, actors),
+        at,
+      )
       const s = stamp()
-      ops.push({
-        type: 'put',
-        seq: ++seq,
-        kind: 'incident',
-        id,
-        stamp: s,
-        base: { status: base },
-        create: false,
-        fields: { status },
-      })
+      const seen = Object.fromEntries(Object.keys(fields).map((k) => [k, k === 'status' ? base : null]))
+      push({ type: 'put', seq: ++seq, kind: 'incident', id, stamp: s, base: seen, create: false, fields }, by)
+      current = { ...current, ...(fields as Partial<WorkflowIncident>) }
       base = s
     }
   }
@@ -541,6 +584,24 @@ function demoOps(rng: Rng, grids: GridPlan[], now: number): Op[] {
     })
   }
   return ops
+}
+
+const QUICK_FIXES = ['网格员当场劝导，已清理', '现场协调，当场解决', '已当场移除障碍物']
+const RESULTS = [
+  '已现场处置完毕，群众满意',
+  '已联系相关部门修复',
+  '已调解，双方达成一致',
+  '已清理并设置警示标志',
+]
+
+/** What a demo user gives at a step: the handler to dispatch to, a result, a reason, a rating. */
+function demoStepInput(rng: Rng, actors: DemoActors): StepInput {
+  return {
+    handlerId: actors.handler.id,
+    result: rng.pick(RESULTS),
+    reason: rng.pick(['需协调上级部门', '资金未落实，待下年度安排', '现场核查未整改到位']),
+    rating: rng.int(3, 5),
+  }
 }
 
 const VISIT_NOTES = ['上门走访，家中老人身体尚好', '宣传防诈骗知识', '了解低保申请情况', '检查用电用气安全']

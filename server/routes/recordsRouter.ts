@@ -8,11 +8,20 @@ import { sessionOf } from '../http/requestContext.ts'
 import type { RouteDeps } from './RouteDeps.ts'
 
 const recordParamsSchema = z.object({ kind: recordKindSchema, id: recordIdSchema })
+const timelineParamsSchema = z.object({ id: recordIdSchema })
 const conflictsQuerySchema = z.strictObject({ recordId: recordIdSchema })
 
-/** The server's copy of a record and its conflict rows, scoped and masked; unmasking is explicit and audited. */
+/**
+ * The server's copy of a record, its timeline (every applied write, who, when, which device) and its conflict rows,
+ * scoped and masked; unmasking is explicit and audited.
+ */
 export function recordsRouter({ sync, now, authenticated }: RouteDeps): Router {
   const router = Router()
+  // Before /records/:kind/:id, which would otherwise read `<id>/timeline` as a kind and an id.
+  router.get('/records/:id/timeline', authenticated, async (req, res) => {
+    const { id } = parseWith(timelineParamsSchema, req.params, 'params')
+    res.json(await sync.timeline(sessionOf(res).user, id))
+  })
   router.get('/records/:kind/:id', authenticated, async (req, res) => {
     const { kind, id } = parseWith(recordParamsSchema, req.params, 'params')
     res.json(await sync.getRecord(sessionOf(res).user, kind, id))

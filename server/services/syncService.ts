@@ -1,8 +1,10 @@
+import { DEFAULT_DEADLINES, type DeadlineConfig } from '#shared/domain/deadlines.ts'
 import { canOnRecords, canUnmask, coversScope, readableKinds } from '#shared/domain/permissions.ts'
 import type { RecordAction } from '#shared/domain/permissions.ts'
 import { maskFieldsFor, sensitiveTypeOf } from '#shared/domain/privacy.ts'
 import type { UnmaskResponse, UserRole } from '#shared/schemas/api.ts'
 import { validateFields } from '#shared/schemas/records.ts'
+import type { Timeline } from '#shared/schemas/timeline.ts'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import { ClockError, createClock, formatStamp, parseStamp, receive, stampDrift } from '#shared/sync/hlc.ts'
 import type { Clock } from '#shared/sync/hlc.ts'
@@ -27,6 +29,8 @@ import type {
 } from '#shared/sync/protocol.ts'
 import { badRequest, forbidden, notFound } from '../http/HttpError.ts'
 import type { ConflictRow, StoreOps, StoredRecord, StoredWrite, SyncStore, User } from '../store/SyncStore.ts'
+import { judgeIncidentOp } from './incidentWorkflow.ts'
+import { timelineOf } from './recordTimeline.ts'
 import { scopeKeyOf } from './scopeKey.ts'
 
 export const SERVER_NODE = 'server'
@@ -36,6 +40,8 @@ export interface SyncService {
   pull(user: User, deviceId: string, since: number, limit: number, now: number): Promise<PullResponse>
   /** The record as `user` may see it (masked); 403 for a kind the role cannot read, 404 when missing or out of scope. */
   getRecord(user: User, kind: RecordKind, id: string): Promise<ServerRecord>
+  /** Every applied write of the record, one entry per op in stamp order, masked; same refusals as getRecord. */
+  timeline(user: User, id: string): Promise<Timeline>
   /** The record's conflict rows, masked; same refusals as getRecord. */
   listConflicts(user: User, recordId: string): Promise<ConflictRow[]>
   /** A sensitive field in clear, written to the audit log (who, which device, which record and field, when). */
@@ -52,6 +58,8 @@ export interface SyncService {
 export interface SyncServiceOptions {
   store: SyncStore
   maxClockDriftMs: number
+  /** Deadline days by urgency (the dispatch limit the server enforces); the shared defaults when absent. */
+  deadlines?: DeadlineConfig
 }
 
 type Outcome = { result: OpResult; clock?: Clock }
@@ -119,12 +127,18 @@ export function formatDuration(ms: number): string {
  * - Conflict rows are recomputed from the record's whole write history (order-independent), never from arrival.
  * - The server clock only receives accepted stamps, so a phone with a wrong clock cannot drag it forward; it is kept
  *   in the store so that it never goes backwards across restarts.
+ * - Incidents follow the closed loop (incidentWorkflow.ts): a status change is compare-and-set on the status stamp
+ *   and must be a step the role may take; step fields go with their step. Refused per op like any rule.
  * - Scope: an op touching a record outside the user's areas (where it is, or where a patch would move it) is refused
  *   `out_of_scope`, an action the role lacks `forbidden`; the rest of the batch still applies. A pull brings only the
  *   records the user's areas cover, of kinds the role reads, masked for the role, with the scopeKey that names what
  *   the user may see (role, areas, area tree version).
  */
-export function createSyncService({ store, maxClockDriftMs }: SyncServiceOptions): SyncService {
+export function createSyncService({
+  store,
+  maxClockDriftMs,
+  deadlines = DEFAULT_DEADLINES,
+}: SyncServiceOptions): SyncService {
   let clock: Clock | null = null
 
   async function currentClock(tx: StoreOps): Promise<Clock> {
@@ -194,6 +208,13 @@ export function createSyncService({ store, maxClockDriftMs }: SyncServiceOptions
       targetScope = await tx.scopeOfGrid(gridId)
       if (!targetScope) return refuse('invalid_field', `gridId：未知的网格 ${gridId}`, 'gridId')
       if (!coversScope(user.areaIds, targetScope)) return outOfScope(gridId)
+    }
+
+    if (op.type === 'put' && op.kind === 'incident') {
+      const scope = targetScope ?? existing?.scope
+      if (!scope) throw new Error(`incident ${op.id} has no known grid`)
+      const refusal = await judgeIncidentOp(tx, user, op, existing, scope, deadlines)
+      if (refusal) return refuse(refusal.code, refusal.reason, refusal.field)
     }
 
     const { state, changed } = applyPatch(existing ?? emptyState(), patchOfOp(op), op.stamp)
@@ -311,6 +332,18 @@ export function createSyncService({ store, maxClockDriftMs }: SyncServiceOptions
 
     async getRecord(user, kind, id) {
       return toServerRecord(await visibleRecord(store, user, kind, id), user.role)
+    },
+
+    async timeline(user, id) {
+      const found = await store.getRecord(id)
+      const record = await visibleRecord(store, user, found?.kind ?? 'incident', id)
+      const writes = await store.listWrites(id)
+      const names = new Map<string, string>()
+      for (const userId of new Set(writes.map((w) => w.userId))) {
+        const author = await store.getUser(userId)
+        if (author) names.set(userId, author.displayName)
+      }
+      return { id, kind: record.kind, entries: timelineOf(record.kind, writes, user.role, names) }
     },
 
     async listConflicts(user, recordId) {

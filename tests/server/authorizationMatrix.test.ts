@@ -207,7 +207,8 @@ const MATRIX: Row[] = [
       anonymous: '401',
       worker: ['200:applied', '200:out_of_scope'],
       leader: ['200:applied', '200:out_of_scope'],
-      handler: ['200:applied', '200:out_of_scope'],
+      // A handler only takes its own steps of the closed loop (see tests/server/workflow.test.ts), never edits the report.
+      handler: ['200:forbidden', '200:out_of_scope'],
       admin: ['200:applied', '200:out_of_scope'],
     },
   },
@@ -244,6 +245,20 @@ const MATRIX: Row[] = [
     variant: kind,
     send: (cell) =>
       authed(api().get(`/api/records/${kind}/${(kind === 'household' ? H : I)[cell.scope]}`), cell),
+    expect: {
+      anonymous: '401',
+      worker: ['200', '404'],
+      leader: ['200', '404'],
+      handler: kind === 'household' ? same('403') : ['200', '404'],
+      admin: ['200', '404'],
+    },
+  })),
+  ...(['household', 'incident'] as const).map((kind): Row => ({
+    method: 'GET',
+    route: '/api/records/:id/timeline',
+    variant: kind,
+    send: (cell) =>
+      authed(api().get(`/api/records/${(kind === 'household' ? H : I)[cell.scope]}/timeline`), cell),
     expect: {
       anonymous: '401',
       worker: ['200', '404'],

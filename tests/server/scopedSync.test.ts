@@ -9,6 +9,7 @@ import {
   GRID_B,
   GRID_C,
   GRID_D,
+  T0,
   TOWN,
   VILLAGE,
   VILLAGE_2,
@@ -241,16 +242,37 @@ describe('push by scope and role', () => {
   })
 
   it('lets a handler update incidents in scope but not create them or touch households', async () => {
-    await addUser(server, 'handler', 'handler', [TOWN])
+    const handler = await addUser(server, 'handler', 'handler', [TOWN])
     const H = 'dev-handler-1'
     const token = await login(server, 'handler', H)
+    // The closed loop: a handler only takes up an incident dispatched to it.
+    const seen = (await pullAll(token, H)).records.find((r) => r.id === SEEDED.incidentA)!
+    const dispatched = await push(server, adminToken, ADMIN_DEVICE, [
+      editOp(
+        9,
+        SEEDED.incidentA,
+        stamp(-5000, ADMIN_DEVICE),
+        { status: 'accepted', acceptedAt: T0 },
+        { status: seen.stamps.status! },
+        'incident',
+      ),
+      editOp(
+        10,
+        SEEDED.incidentA,
+        stamp(-4000, ADMIN_DEVICE),
+        { status: 'dispatched', dispatchedAt: T0, handlerId: handler.id, deadlineAt: T0 + 86_400_000 },
+        { status: stamp(-5000, ADMIN_DEVICE) },
+        'incident',
+      ),
+    ])
+    expect(dispatched.body.results.map((r: { status: string }) => r.status)).toEqual(['applied', 'applied'])
     const incident = (await pullAll(token, H)).records.find((r) => r.id === SEEDED.incidentA)!
     const res = await pushOk(token, H, [
       editOp(
         1,
         SEEDED.incidentA,
         stamp(-3000, H),
-        { status: 'in_progress' },
+        { status: 'in_progress', startedAt: T0 },
         { status: incident.stamps.status! },
         'incident',
       ),

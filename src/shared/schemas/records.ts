@@ -94,6 +94,7 @@ export const INCIDENT_STATUSES = [
   'rated',
   'parked',
 ] as const
+const stepTime = z.number().int().positive().nullable().optional()
 const incidentFields = z.strictObject({
   gridId: gridIdSchema,
   category: z.enum(INCIDENT_CATEGORIES),
@@ -106,6 +107,30 @@ const incidentFields = z.strictObject({
   reportedAt: z.number().int().positive(),
   householdId: z.uuid().nullable().optional(),
   placeId: z.uuid().nullable().optional(),
+  // The closed loop's step fields (domain/workflow.ts says which step writes which; all optional, so that records
+  // made before the workflow still parse). Times are device ms; `deadlineAt` is set at dispatch, overdue is derived.
+  acceptedAt: stepTime,
+  voidedAt: stepTime,
+  voidReason: optionalText(500),
+  dispatchedAt: stepTime,
+  /** The id of the handler user (责任单位) the incident is dispatched to. */
+  handlerId: z.string().min(1).max(64).nullable().optional(),
+  deadlineAt: stepTime,
+  startedAt: stepTime,
+  handledAt: stepTime,
+  /** What the handler did (办结结果); photos of it are photo records owned by the incident. */
+  result: optionalText(2000),
+  verifiedAt: stepTime,
+  returnedAt: stepTime,
+  returnReason: optionalText(500),
+  closedAt: stepTime,
+  ratedAt: stepTime,
+  /** Satisfaction (评价), 1–5. */
+  rating: z.number().int().min(1, '评价应为1–5分').max(5, '评价应为1–5分').nullable().optional(),
+  parkedAt: stepTime,
+  parkedReason: optionalText(500),
+  /** 即办件: a worker fixed it on the spot; created closed, with the fix in `result`. */
+  quickFix: z.boolean().nullable().optional(),
 })
 export const incidentSchema = incidentFields.superRefine((incident, ctx) => {
   if (incident.subcategory && !isSubcategoryOf(incident.category, incident.subcategory)) {

@@ -67,6 +67,10 @@ export const REFUSAL_CODES = [
   'out_of_scope',
   'forbidden',
   'workflow',
+  /** A status change whose device had not seen the current status (compare-and-set on its stamp failed). */
+  'stale_transition',
+  /** A status change the closed loop does not allow this role (domain/workflow.ts). */
+  'illegal_transition',
 ] as const
 export type RefusalCode = (typeof REFUSAL_CODES)[number]
 
