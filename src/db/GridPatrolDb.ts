@@ -21,7 +21,9 @@ import type { Op, RefusalCode } from '#shared/sync/protocol.ts'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import type { AreaLevel } from '#shared/domain/areaCodes.ts'
 import type { AppConfig, Polygon, SessionTokens, SessionUser } from '#shared/schemas/api.ts'
-import { derivedColumns } from './searchTokens.ts'
+import { derivedColumns } from './searchText.ts'
+import type { SearchIndex } from './SearchIndex.ts'
+import { createRecordsSearchIndex } from './recordsSearchIndex.ts'
 
 export interface LocalRecord {
   id: string
@@ -41,10 +43,10 @@ export interface LocalRecord {
   pending: 0 | 1
   /** Remote writes held back from fields with unacknowledged local ops. */
   held?: RecordState
-  /** Derived (see searchTokens.ts): `kind|token` search keys, empty for a tombstone. */
-  searchTokens?: string[]
   /** Derived: the household of a member, the target of a visit, the owner of a photo ('' otherwise). */
   parentId?: string
+  /** Derived (see searchText.ts): what a likely duplicate shares; absent when nothing (no index entry then). */
+  dupKey?: string | undefined
 }
 
 /** A photo's bytes on the device (an ArrayBuffer: Safari's IndexedDB keeps those reliably, Blobs less so). */
@@ -53,11 +55,16 @@ export interface PhotoBlobRow {
   mime: string
   data: ArrayBuffer
   bytes: number
-  /** 1 once the server said the photo is complete; the bytes stay for local display. */
-  uploaded: 0 | 1
+  /**
+   * 1 once the server said the photo is complete (the bytes stay for local display); absent while staged, so the
+   * `uploaded` index (what the uploader reads) does not hold staged bytes.
+   */
+  uploaded?: 0 | 1
   /** Bytes the server is known to hold. */
   offset: number
   createdAt: number
+  /** 1 while no photo record refers to it yet (taken in the form of an unsaved record): not uploaded. */
+  staged?: 1
 }
 
 export interface DraftRow {
@@ -126,9 +133,19 @@ export class GridPatrolDb extends Dexie {
   photoBlobs!: Table<PhotoBlobRow, string>
   drafts!: Table<DraftRow, string>
   trackPoints!: Table<TrackPointRow, number>
+  /** Search and newest-first pages over the records, in memory, kept in step with every write (SearchIndex.ts). */
+  readonly searchIndex: SearchIndex
 
   constructor(name = 'gridpatrol') {
     super(name)
+    this.searchIndex = createRecordsSearchIndex(this, {
+      name,
+      chunk: (afterId, limit) =>
+        (afterId === null ? this.records.orderBy(':id') : this.records.where(':id').above(afterId))
+          .limit(limit)
+          .toArray(),
+      getMany: (ids) => this.records.bulkGet(ids),
+    })
     // Lists and counts per kind skip tombstones on [kind+deleted+updatedAt] (newest first by reversing it).
     this.version(1).stores({
       records: 'id, kind, [kind+deleted+updatedAt], gridId, pending',
@@ -166,6 +183,21 @@ export class GridPatrolDb extends Dexie {
           .table('records')
           .toCollection()
           .modify((record: LocalRecord) => {
+            Object.assign(record, derivedColumns(record.kind, record.fields, record.deleted))
+          })
+      })
+    // v4: search moved to memory (SearchIndex.ts): the multiEntry fragment index goes (it made every write heavy), a
+    // single [kind+dupKey] entry per household or member serves the duplicate check.
+    this.version(4)
+      .stores({
+        records: 'id, kind, [kind+deleted+updatedAt], gridId, pending, [kind+parentId], [kind+dupKey]',
+      })
+      .upgrade(async (tx) => {
+        await tx
+          .table('records')
+          .toCollection()
+          .modify((record: LocalRecord & { searchTokens?: unknown }) => {
+            delete record.searchTokens
             Object.assign(record, derivedColumns(record.kind, record.fields, record.deleted))
           })
       })

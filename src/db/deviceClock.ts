@@ -5,34 +5,45 @@
  */
 import { createClock, receive, tick } from '#shared/sync/hlc.ts'
 import type { Clock, Stamp } from '#shared/sync/hlc.ts'
-import type { GridPatrolDb } from './GridPatrolDb.ts'
+import type { GridPatrolDb, MetaRow } from './GridPatrolDb.ts'
 
+/** The stored device id (made and stored once when missing) and clock. */
 async function loadClock(db: GridPatrolDb, makeDeviceId: () => string): Promise<Clock> {
-  let deviceId = await db.getMeta('deviceId')
-  if (!deviceId) {
-    deviceId = makeDeviceId()
-    await db.setMeta('deviceId', deviceId)
-  }
-  const clock = await db.getMeta('clock')
-  if (clock && clock.node === deviceId) return clock
-  return createClock(deviceId, clock?.ms ?? 0)
+  const [storedId, clock] = await Promise.all([db.getMeta('deviceId'), db.getMeta('clock')])
+  const deviceId = storedId ?? makeDeviceId()
+  if (!storedId) await db.setMeta('deviceId', deviceId)
+  return clockOf(deviceId, clock)
 }
 
-/** A new stamp and a new op seq, strictly greater than any issued before on this device. */
+function clockOf(deviceId: string, clock: Clock | undefined): Clock {
+  return clock && clock.node === deviceId ? clock : createClock(deviceId, clock?.ms ?? 0)
+}
+
+/**
+ * A new stamp and a new op seq, strictly greater than any issued before on this device. Reads in one round trip and
+ * writes in one (a save is a handful of IndexedDB round trips, each costing more than the work between them).
+ */
 export async function issueStampAndSeq(
   db: GridPatrolDb,
   now: number,
   makeDeviceId: () => string,
 ): Promise<{ stamp: Stamp; seq: number }> {
-  const ticked = tick(await loadClock(db, makeDeviceId), now)
-  const [last, lastQueued, lastRefused] = await Promise.all([
+  const [storedId, clock, last, lastQueued, lastRefused] = await Promise.all([
+    db.getMeta('deviceId'),
+    db.getMeta('clock'),
     db.getMeta('lastOpSeq'),
     db.outbox.orderBy(':id').lastKey() as Promise<number | undefined>,
     db.refused.orderBy(':id').lastKey() as Promise<number | undefined>,
   ])
+  const deviceId = storedId ?? makeDeviceId()
+  const ticked = tick(clockOf(deviceId, clock), now)
   const seq = Math.max(last ?? 0, lastQueued ?? 0, lastRefused ?? 0) + 1
-  await db.setMeta('clock', ticked.clock)
-  await db.setMeta('lastOpSeq', seq)
+  const rows: MetaRow[] = [
+    { key: 'clock', value: ticked.clock },
+    { key: 'lastOpSeq', value: seq },
+  ]
+  if (!storedId) rows.push({ key: 'deviceId', value: deviceId })
+  await db.meta.bulkPut(rows)
   return { stamp: ticked.stamp, seq }
 }
 

@@ -3,6 +3,8 @@
  * SHA-256 (its key on the server, so uploads are idempotent and resumable), and its bytes are kept as an ArrayBuffer
  * in `photoBlobs` (Safari's IndexedDB keeps ArrayBuffers reliably, Blobs less so) in the SAME transaction as the
  * `photo` record and its outbox op: there is never a photo record without its bytes on this device.
+ * A photo taken in the form of a record not saved yet is `staged`: its bytes are kept at once (its form's draft lists
+ * it, so it survives a reload), not uploaded, and its record is created in the transaction that saves the owner.
  * The shrink step is injectable because DOM image APIs are missing in Node tests.
  */
 import type { PHOTO_OWNER_KINDS } from '#shared/schemas/records.ts'
@@ -76,36 +78,146 @@ export async function sha256Hex(data: ArrayBuffer): Promise<string> {
   return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('')
 }
 
+/** The device's row for a photo's bytes, as far as a thumbnail's upload state needs it. */
+export interface BlobStatus {
+  uploaded: boolean
+  staged: boolean
+  /** Bytes the server is known to hold. */
+  offset: number
+  bytes: number
+}
+
+/** A photo taken for a record that is not saved yet: its bytes are kept (staged), its record comes with the save. */
+export interface StagedPhoto {
+  sha256: string
+  mime: ShrunkImage['mime']
+  width: number
+  height: number
+  bytes: number
+  takenAt: number
+}
+
+async function shrink(deps: PhotoStoreDeps, file: Blob): Promise<{ photo: StagedPhoto; data: ArrayBuffer }> {
+  const shrunk = await (deps.shrinkImage ?? browserShrinkImage)(file, PHOTO_MAX_SIDE)
+  const photo: StagedPhoto = {
+    sha256: await sha256Hex(shrunk.data),
+    mime: shrunk.mime,
+    width: shrunk.width,
+    height: shrunk.height,
+    bytes: shrunk.data.byteLength,
+    takenAt: deps.now(),
+  }
+  return { photo, data: shrunk.data }
+}
+
+/** A photo record now refers to these bytes: they are to be uploaded. */
+function unstage(db: GridPatrolDb, sha256: string) {
+  return db.photoBlobs.update(sha256, (row) => {
+    delete row.staged
+    row.uploaded = 0
+  })
+}
+
+/** Keep the bytes (once per SHA-256); a staged row is not uploaded until a photo record refers to it. */
+async function keepBytes(db: GridPatrolDb, photo: StagedPhoto, data: ArrayBuffer, staged: boolean) {
+  const existing = await db.photoBlobs.get(photo.sha256)
+  if (existing) {
+    if (existing.staged && !staged) await unstage(db, photo.sha256)
+    return
+  }
+  await db.photoBlobs.put({
+    sha256: photo.sha256,
+    mime: photo.mime,
+    data,
+    bytes: photo.bytes,
+    offset: 0,
+    createdAt: photo.takenAt,
+    ...(staged ? { staged: 1 as const } : { uploaded: 0 as const }),
+  })
+}
+
+function createPhotoRecord(deps: PhotoStoreDeps, photo: StagedPhoto, owner: PhotoOwner): Promise<string> {
+  return deps.repository.create('photo', {
+    gridId: owner.gridId,
+    ownerKind: owner.kind,
+    ownerId: owner.id,
+    sha256: photo.sha256,
+    mime: photo.mime,
+    width: photo.width,
+    height: photo.height,
+    bytes: photo.bytes,
+    takenAt: photo.takenAt,
+  })
+}
+
+const photoTables = (db: GridPatrolDb) => [
+  db.records,
+  db.outbox,
+  db.refused,
+  db.meta,
+  db.areas,
+  db.photoBlobs,
+]
+
 /** Shrink, hash and keep a photo of `owner`; returns the id of its `photo` record. */
 export async function addPhoto(deps: PhotoStoreDeps, file: Blob, owner: PhotoOwner): Promise<string> {
-  const { db } = deps
-  const shrunk = await (deps.shrinkImage ?? browserShrinkImage)(file, PHOTO_MAX_SIDE)
-  const sha256 = await sha256Hex(shrunk.data)
-  const takenAt = deps.now()
-  const tables = [db.records, db.outbox, db.refused, db.meta, db.areas, db.photoBlobs]
-  return db.transaction('rw', tables, async () => {
-    const existing = await db.photoBlobs.get(sha256)
-    if (!existing) {
-      await db.photoBlobs.put({
-        sha256,
-        mime: shrunk.mime,
-        data: shrunk.data,
-        bytes: shrunk.data.byteLength,
-        uploaded: 0,
-        offset: 0,
-        createdAt: takenAt,
-      })
+  const { photo, data } = await shrink(deps, file)
+  return deps.db.transaction('rw', photoTables(deps.db), async () => {
+    await keepBytes(deps.db, photo, data, false)
+    return createPhotoRecord(deps, photo, owner)
+  })
+}
+
+/** Shrink, hash and keep a photo for a record not saved yet (its form's draft lists it). */
+export async function stagePhoto(deps: PhotoStoreDeps, file: Blob): Promise<StagedPhoto> {
+  const { photo, data } = await shrink(deps, file)
+  await deps.db.transaction('rw', deps.db.photoBlobs, () => keepBytes(deps.db, photo, data, true))
+  return photo
+}
+
+/**
+ * Create the photo records of staged photos now that their owner exists. Call inside the transaction that creates
+ * the owner, so the record and its photos are saved together or not at all.
+ */
+export async function attachPhotos(
+  deps: PhotoStoreDeps,
+  photos: readonly StagedPhoto[],
+  owner: PhotoOwner,
+): Promise<string[]> {
+  return deps.db.transaction('rw', photoTables(deps.db), async () => {
+    const ids: string[] = []
+    for (const photo of photos) {
+      const row = await deps.db.photoBlobs.get(photo.sha256)
+      if (!row) throw new Error(`photo bytes missing: ${photo.sha256}`)
+      if (row.staged) await unstage(deps.db, photo.sha256)
+      ids.push(await createPhotoRecord(deps, photo, owner))
     }
-    return deps.repository.create('photo', {
-      gridId: owner.gridId,
-      ownerKind: owner.kind,
-      ownerId: owner.id,
-      sha256,
-      mime: shrunk.mime,
-      width: shrunk.width,
-      height: shrunk.height,
-      bytes: shrunk.data.byteLength,
-      takenAt,
-    })
+    return ids
+  })
+}
+
+/**
+ * Drop staged bytes nobody will attach: those of a discarded draft (`only`), or, with no `only`, every staged row no
+ * draft lists any more (a form abandoned by a crash or a closed tab). Attached bytes are never touched.
+ */
+export async function dropStagedPhotos(db: GridPatrolDb, only?: readonly string[]): Promise<number> {
+  return db.transaction('rw', db.photoBlobs, db.drafts, async () => {
+    const listed = new Set<string>()
+    for (const draft of await db.drafts.toArray()) {
+      const photos = draft.fields['photos']
+      if (!Array.isArray(photos)) continue
+      for (const photo of photos) {
+        const sha = (photo as { sha256?: unknown } | null)?.sha256
+        if (typeof sha === 'string') listed.add(sha)
+      }
+    }
+    const candidates = only
+      ? (await db.photoBlobs.bulkGet([...only])).filter((row) => row !== undefined)
+      : await db.photoBlobs.filter((row) => row.staged === 1).toArray()
+    const dropped = candidates
+      .filter((row) => row.staged === 1 && !listed.has(row.sha256))
+      .map((row) => row.sha256)
+    await db.photoBlobs.bulkDelete(dropped)
+    return dropped.length
   })
 }

@@ -83,14 +83,26 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
   const makeDeviceId = deviceIdFrom(deps.newId)
   const tables = [db.records, db.outbox, db.refused, db.meta, db.areas]
 
+  /**
+   * The village, town and county of a grid, from the local area tree. One round trip when the grid still sits where
+   * its code says (the usual case: the code-derived ancestors are read with it); a moved grid walks up its parents.
+   */
   async function scopeOf(gridId: string): Promise<Pick<LocalRecord, 'villageId' | 'townId' | 'countyId'>> {
+    const byCode = levelOfCode(gridId) === 'grid' ? ancestorCodes(gridId) : []
+    const [countyCode = '', townCode = '', villageCode = ''] = byCode
+    const [grid, townRow, villageRow] = await db.areas.bulkGet([gridId, townCode, villageCode])
+    const whereCodeSays =
+      grid?.parentId === villageCode && villageRow?.parentId === townCode && townRow?.parentId === countyCode
+    if (byCode.length === 3 && (whereCodeSays || !grid)) {
+      return { countyId: countyCode, townId: townCode, villageId: villageCode }
+    }
     const ids: string[] = []
-    let area = await db.areas.get(gridId)
+    let area = grid
     while (area?.parentId && ids.length < 8) {
       ids.unshift(area.parentId)
       area = await db.areas.get(area.parentId)
     }
-    if (ids.length < 3 && levelOfCode(gridId) === 'grid') ids.splice(0, ids.length, ...ancestorCodes(gridId))
+    if (ids.length < 3 && byCode.length === 3) ids.splice(0, ids.length, ...byCode)
     const [countyId = '', townId = '', villageId = ''] = ids.slice(-3)
     return { countyId, townId, villageId }
   }
@@ -109,17 +121,20 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
     return record
   }
 
-  async function save(record: LocalRecord, op: OutboxOp, scopeChanged: boolean): Promise<void> {
-    const scoped = scopeChanged ? { ...record, ...(await scopeOf(record.gridId)) } : record
-    await db.records.put(scoped)
-    await db.outbox.add(op)
+  /** Write the record and its op together (one round trip; the transaction makes them one change). */
+  async function save(record: LocalRecord, op: OutboxOp): Promise<void> {
+    await Promise.all([db.records.put(record), db.outbox.add(op)])
   }
 
   return {
     async create(kind, input) {
       const fields = validated(kind, input, 'create')
       return db.transaction('rw', tables, async () => {
-        const { stamp, seq } = await issueStampAndSeq(db, deps.now(), makeDeviceId)
+        const gridId = typeof fields['gridId'] === 'string' ? fields['gridId'] : ''
+        const [{ stamp, seq }, scope] = await Promise.all([
+          issueStampAndSeq(db, deps.now(), makeDeviceId),
+          scopeOf(gridId),
+        ])
         const id = deps.newId()
         const blank: LocalRecord = {
           id,
@@ -138,14 +153,17 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
         const record = recordWithState(blank, applyPatch(emptyState(), fields, stamp).state)
         const base = Object.fromEntries(Object.keys(fields).map((field) => [field, null]))
         const op: OutboxOp = { type: 'put', seq, kind, id, stamp, base, create: true, fields, prev: {} }
-        await save(record, op, true)
+        await save({ ...record, ...scope }, op)
         return id
       })
     },
 
     async update(kind, id, input) {
       return db.transaction('rw', tables, async () => {
-        const record = await existing(kind, id)
+        const [record, refused] = await Promise.all([
+          existing(kind, id),
+          db.refused.where('id').equals(id).toArray(),
+        ])
         if (record.deleted) throw new RecordNotFoundError(id)
         // A value sent back unchanged is no edit, so it is not validated either: a masked phone the server sent
         // this role (`138****5678`) may come back from a form that saves every field.
@@ -159,24 +177,28 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
         const names = Object.keys(changed)
         if (names.length === 0) return false
         checkMerged(kind, record.fields, changed)
-        const refused = await db.refused.where('id').equals(id).toArray()
-        const { stamp, seq } = await issueStampAndSeq(db, deps.now(), makeDeviceId)
+        const [{ stamp, seq }, scope] = await Promise.all([
+          issueStampAndSeq(db, deps.now(), makeDeviceId),
+          'gridId' in changed ? scopeOf(String(changed['gridId'])) : null,
+        ])
         const base = Object.fromEntries(names.map((field) => [field, serverBase(record, field, refused)]))
         const prev = Object.fromEntries(
           names.filter((field) => field in record.fields).map((field) => [field, record.fields[field]]),
         )
         const next = recordWithState(record, applyPatch(stateOf(record), changed, stamp).state)
         const op: OutboxOp = { type: 'put', seq, kind, id, stamp, base, create: false, fields: changed, prev }
-        await save({ ...next, pending: 1 }, op, 'gridId' in changed)
+        await save({ ...next, ...scope, pending: 1 }, op)
         return true
       })
     },
 
     async remove(kind, id) {
       return db.transaction('rw', tables, async () => {
-        const record = await existing(kind, id)
+        const [record, refused] = await Promise.all([
+          existing(kind, id),
+          db.refused.where('id').equals(id).toArray(),
+        ])
         if (record.deleted) return false
-        const refused = await db.refused.where('id').equals(id).toArray()
         const { stamp, seq } = await issueStampAndSeq(db, deps.now(), makeDeviceId)
         const base: Record<string, Stamp | null> = { [DELETED_FIELD]: null }
         for (const field of Object.keys(record.stamps)) base[field] = serverBase(record, field, refused)
@@ -186,7 +208,7 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
           applyPatch(stateOf(record), { [DELETED_FIELD]: true }, stamp).state,
         )
         const op: OutboxOp = { type: 'delete', seq, kind, id, stamp, base, prev }
-        await save({ ...next, pending: 1 }, op, false)
+        await save({ ...next, pending: 1 }, op)
         return true
       })
     },
@@ -246,7 +268,7 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
         }
         const stamps = { ...record.stamps }
         for (const field of still) stamps[field] = stamp
-        await save({ ...recordWithState(record, { fields: record.fields, stamps }), pending: 1 }, op, false)
+        await save({ ...recordWithState(record, { fields: record.fields, stamps }), pending: 1 }, op)
         return true
       })
     },

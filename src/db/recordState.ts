@@ -4,7 +4,7 @@ import { receiveRemote, releaseHeld as releaseReplica, type Replica } from '#sha
 import type { RecordState } from '#shared/sync/merge.ts'
 import type { Op } from '#shared/sync/protocol.ts'
 import type { LocalRecord } from './GridPatrolDb.ts'
-import { derivedColumns } from './searchTokens.ts'
+import { derivedColumns } from './searchText.ts'
 
 export function stateOf(record: LocalRecord | undefined): RecordState {
   return record ? { fields: record.fields, stamps: record.stamps } : emptyState()

@@ -1,13 +1,18 @@
 import { defineStore } from 'pinia'
 import { toValue } from 'vue'
 import type { MaybeRefOrGetter, ShallowRef } from 'vue'
-import { RECORD_KINDS } from '#shared/schemas/records.ts'
+import { PHOTO_OWNER_KINDS, RECORD_KINDS } from '#shared/schemas/records.ts'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import { useLiveQuery } from '../composables/useLiveQuery.ts'
 import type { LocalRecord } from '../db/GridPatrolDb.ts'
 import { clearDraft, loadDraft, saveDraft } from '../db/drafts.ts'
-import { addPhoto as storePhoto } from '../db/photoStore.ts'
-import type { PhotoOwner } from '../db/photoStore.ts'
+import {
+  addPhoto as storePhoto,
+  attachPhotos,
+  dropStagedPhotos,
+  stagePhoto as stageStoredPhoto,
+} from '../db/photoStore.ts'
+import type { BlobStatus, PhotoOwner, StagedPhoto } from '../db/photoStore.ts'
 import {
   childrenOf,
   countLive,
@@ -23,6 +28,8 @@ import { AuthError, RequestError, TransportError } from '../sync/ports.ts'
 import { getServices } from './services.ts'
 import { useSessionStore } from './useSessionStore.ts'
 import { useSyncStore } from './useSyncStore.ts'
+
+export type { BlobStatus, StagedPhoto }
 
 export type RecordCounts = Record<RecordKind, number>
 
@@ -61,6 +68,13 @@ export const useRecordsStore = defineStore('records', () => {
   const services = getServices()
   const { db } = services
   const repository = createRecordRepository(db, services)
+  // Load the in-memory search index while the app is idle, so the first search need not wait for it. A failure
+  // (the database closed by a logout meanwhile) costs nothing: the next search loads it again.
+  // Staged photo bytes no draft lists any more (a form abandoned by a crash) are dropped at the same time.
+  globalThis.requestIdleCallback?.(() => {
+    void db.searchIndex.warm().catch(() => undefined)
+    void dropStagedPhotos(db).catch(() => undefined)
+  })
 
   const newestFirst = (kind: RecordKind) =>
     useLiveQuery(() => liveRange(db, kind).reverse().limit(services.listLimit).toArray(), [] as LocalRecord[])
@@ -132,15 +146,43 @@ export const useRecordsStore = defineStore('records', () => {
     return findDuplicates(db, kind, fields, exceptId)
   }
 
+  const photoDeps = { db, repository, now: services.now, shrinkImage: services.shrinkImage }
+
   /** Shrink, hash and keep a photo, and create its record; it uploads after the next sync push. */
   async function addPhoto(file: Blob, owner: PhotoOwner): Promise<string> {
-    const id = await storePhoto(
-      { db, repository, now: services.now, shrinkImage: services.shrinkImage },
-      file,
-      owner,
-    )
+    const id = await storePhoto(photoDeps, file, owner)
     useSyncStore().nudge()
     return id
+  }
+
+  /** What the device holds of each photo's bytes (staged, uploaded, how far), live; keyed by SHA-256. */
+  function blobStatusOf(
+    sha256s: MaybeRefOrGetter<readonly string[]>,
+  ): Readonly<ShallowRef<Record<string, BlobStatus>>> {
+    return useLiveQuery(
+      async () => {
+        const rows = await db.photoBlobs.bulkGet([...toValue(sha256s)])
+        const status: Record<string, BlobStatus> = {}
+        for (const row of rows) {
+          if (!row) continue
+          const { uploaded, staged, offset, bytes } = row
+          status[row.sha256] = { uploaded: uploaded === 1, staged: staged === 1, offset, bytes }
+        }
+        return status
+      },
+      {} as Record<string, BlobStatus>,
+      () => toValue(sha256s).join(),
+    )
+  }
+
+  /** Shrink, hash and keep a photo for a record not saved yet; pass it to `create` with the record. */
+  function stagePhoto(file: Blob): Promise<StagedPhoto> {
+    return stageStoredPhoto(photoDeps, file)
+  }
+
+  /** Forget staged photos the user removed or whose form was discarded (attached ones are kept). */
+  async function dropStaged(sha256s: readonly string[]): Promise<void> {
+    await dropStagedPhotos(db, sha256s)
   }
 
   /** An object URL for a photo (local bytes, else the server's thumbnail/original); revoke it when done. */
@@ -156,9 +198,25 @@ export const useRecordsStore = defineStore('records', () => {
     )
   }
 
-  /** Throws ValidationError ({ field, message }) on bad input. Returns the new record's id. */
-  async function create(kind: RecordKind, fields: Record<string, unknown>): Promise<string> {
-    const id = await repository.create(kind, fields)
+  /**
+   * Throws ValidationError ({ field, message }) on bad input. Returns the new record's id. Staged `photos` become
+   * the record's photos in the same transaction: the record and its photos are saved together or not at all.
+   */
+  async function create(
+    kind: RecordKind,
+    fields: Record<string, unknown>,
+    photos: readonly StagedPhoto[] = [],
+  ): Promise<string> {
+    const ownerKind = PHOTO_OWNER_KINDS.find((candidate) => candidate === kind)
+    const id =
+      photos.length === 0 || !ownerKind
+        ? await repository.create(kind, fields)
+        : await db.transaction('rw', [...db.userDataTables(), db.meta], async () => {
+            const created = await repository.create(kind, fields)
+            const gridId = typeof fields['gridId'] === 'string' ? fields['gridId'] : ''
+            await attachPhotos(photoDeps, photos, { kind: ownerKind, id: created, gridId })
+            return created
+          })
     useSyncStore().nudge()
     return id
   }
@@ -213,6 +271,9 @@ export const useRecordsStore = defineStore('records', () => {
     listPage: page,
     duplicatesOf,
     addPhoto,
+    stagePhoto,
+    dropStaged,
+    blobStatusOf,
     photoUrl,
     saveDraft: (key: string, fields: Record<string, unknown>) => saveDraft(db, key, fields, services.now),
     loadDraft: (key: string) => loadDraft(db, key),

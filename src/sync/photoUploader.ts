@@ -117,7 +117,7 @@ export function createPhotoUploader(deps: PhotoUploaderDeps) {
     const pending = await db.photoBlobs.where('uploaded').equals(0).primaryKeys()
     for (const sha256 of pending) {
       const row = await db.photoBlobs.get(sha256)
-      if (!row || row.uploaded) continue
+      if (!row || row.uploaded !== 0) continue
       try {
         await uploadOne(row)
         summary.uploaded++

@@ -3,7 +3,7 @@ import { enableAutoUnmount, type VueWrapper } from '@vue/test-utils'
 import HouseholdMembers from '../../src/components/household/HouseholdMembers.vue'
 import PhotoField from '../../src/components/photo/PhotoField.vue'
 import { photoUploadState } from '../../src/components/photo/photoUploadState.ts'
-import { useRecordsStore } from '../../src/stores/useRecordsStore.ts'
+import { useRecordsStore, type BlobStatus } from '../../src/stores/useRecordsStore.ts'
 import { useSyncStore } from '../../src/stores/useSyncStore.ts'
 import { GRID_A, NOW, mountWith, settle, setupEnv, type TestEnv } from './harness.ts'
 
@@ -74,19 +74,25 @@ describe('HouseholdMembers', () => {
 })
 
 describe('photoUploadState', () => {
-  const none = new Set<string>()
-  it('is 待上传, 上传中 n% or 已上传', () => {
-    expect(photoUploadState('a', null, 2, none)).toEqual({ state: 'pending' })
-    expect(photoUploadState('a', { sha256: 'b', sent: 5, total: 10 }, 2, none)).toEqual({ state: 'pending' })
-    expect(photoUploadState('a', { sha256: 'a', sent: 5, total: 10 }, 2, none)).toEqual({
+  const row = (over: Partial<BlobStatus> = {}): BlobStatus => ({
+    uploaded: false,
+    staged: false,
+    offset: 0,
+    bytes: 1000,
+    ...over,
+  })
+  it('says what the device row of the bytes says: 保存后上传, 待上传, 上传中 n%, 已传 n%, 已上传', () => {
+    expect(photoUploadState('a', row({ staged: true }), null)).toEqual({ state: 'staged' })
+    expect(photoUploadState('a', row(), null)).toEqual({ state: 'pending' })
+    expect(photoUploadState('a', row(), { sha256: 'b', sent: 5, total: 10 })).toEqual({ state: 'pending' })
+    expect(photoUploadState('a', row(), { sha256: 'a', sent: 5, total: 10 })).toEqual({
       state: 'uploading',
       percent: 50,
     })
-    expect(photoUploadState('a', { sha256: 'a', sent: 10, total: 10 }, 2, none)).toEqual({
-      state: 'uploaded',
-    })
-    expect(photoUploadState('a', null, 1, new Set(['a']))).toEqual({ state: 'uploaded' })
-    expect(photoUploadState('a', null, 0, none)).toEqual({ state: 'uploaded' })
+    expect(photoUploadState('a', row({ offset: 250 }), null)).toEqual({ state: 'partial', percent: 25 })
+    expect(photoUploadState('a', row({ uploaded: true }), null)).toEqual({ state: 'uploaded' })
+    // Not on this device: the server has it (a photo another device took).
+    expect(photoUploadState('a', undefined, null)).toEqual({ state: 'uploaded' })
   })
 })
 
@@ -124,16 +130,18 @@ describe('PhotoField', () => {
 
   const stateText = (wrapper: VueWrapper) => wrapper.get('[data-testid="photo-state"]').text()
 
-  it('shows each photo as 待上传, then 上传中 n%, then 已上传', async () => {
+  it('shows each photo as 待上传, 上传中 n% while it uploads, 已传 n% when stopped part way, then 已上传', async () => {
     const { wrapper } = await mountField()
     await vi.waitFor(() => expect(stateText(wrapper)).toBe('待上传'))
     const sync = useSyncStore(env.pinia)
-    sync.photoProgress = { sha256: SHA, sent: 150_000, total: 300_000 }
-    await settle()
-    expect(stateText(wrapper)).toBe('上传中 50%')
-    sync.photoProgress = { sha256: SHA, sent: 300_000, total: 300_000 }
-    await settle()
-    expect(stateText(wrapper)).toBe('已上传')
+    sync.photoProgress = { sha256: SHA, sent: 4, total: 8 }
+    await vi.waitFor(() => expect(stateText(wrapper)).toBe('上传中 50%'))
+    // The connection dropped after the first chunk: the row keeps what the server holds.
+    sync.photoProgress = null
+    await env.db.photoBlobs.update(SHA, { offset: 2 })
+    await vi.waitFor(() => expect(stateText(wrapper)).toBe('已传 25%，联网后继续'))
+    await env.db.photoBlobs.update(SHA, { offset: 8, uploaded: 1 })
+    await vi.waitFor(() => expect(stateText(wrapper)).toBe('已上传'))
   })
 
   it('takes or chooses photos with the camera input and hands them to the store for its owner', async () => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Dexie } from 'dexie'
 import { idCheckCharacter } from '#shared/domain/idNumber.ts'
 import type { GridPatrolDb } from '../../src/db/GridPatrolDb.ts'
@@ -144,29 +144,62 @@ describe('search, lists and duplicates', () => {
     expect((await childrenOf(db, 'person', a)).map((r) => r.id).sort()).toEqual([m1, m2].sort())
   })
 
-  it('a common key walks the newest-first list instead, with the same matches, filters and pages', async () => {
+  it('pages of a query are consecutive slices of all its matches, newest first, whatever the page size', async () => {
     const d = device()
-    const created: string[] = []
-    for (let i = 0; i < 6; i++) {
+    const created: { id: string; address: string; headName: string }[] = []
+    for (let i = 0; i < 12; i++) {
       d.advance(1000)
-      const address = i % 2 ? `横山村${i}组` : `溪南村${i}组`
-      created.push(await d.repo.create('household', household({ headName: `户主${i}`, address })))
+      const fields = { headName: `户主${i}`, address: i % 3 ? `横山村${i}组` : `溪南村${i}组` }
+      created.push({ id: await d.repo.create('household', household(fields)), ...fields })
     }
-    for (const query of ['横山村', '横山村 3组', '户主', '村']) {
-      for (const page of [
-        { offset: 0, limit: 2 },
-        { offset: 1, limit: 10 },
-      ]) {
-        const indexed = await searchRecords(d.db, 'household', query, page)
-        const walked = await searchRecords(d.db, 'household', query, { ...page, scanAbove: 1 })
-        expect(walked.map((r) => r.id)).toEqual(indexed.map((r) => r.id))
+    // An edit makes a record the newest; a delete removes it from every page.
+    d.advance(1000)
+    await d.repo.update('household', created[1]!.id, { headName: '户主1改' })
+    created[1]!.headName = '户主1改'
+    created.push(created.splice(1, 1)[0]!)
+    await d.repo.remove('household', created[0]!.id)
+    created.shift()
+    const newestFirst = [...created].reverse()
+    for (const query of ['横山村', '横山村 3组', '户主', '村', '']) {
+      const terms = query.split(' ').filter(Boolean)
+      const expected = newestFirst
+        .filter((h) => terms.every((term) => `${h.headName} ${h.address}`.includes(term)))
+        .map((h) => h.id)
+      for (const limit of [1, 2, 5, 50]) {
+        const pages: string[] = []
+        for (let offset = 0; offset < expected.length + limit; offset += limit) {
+          pages.push(...(await searchRecords(d.db, 'household', query, { offset, limit })).map((r) => r.id))
+        }
+        expect(pages, `${query} by ${limit}`).toEqual(expected)
       }
     }
-    const newest = await searchRecords(d.db, 'household', '横山', { scanAbove: 1, limit: 2 })
-    expect(newest.map((r) => r.id)).toEqual([created[5], created[3]])
-    expect(
-      await searchRecords(d.db, 'household', '横山', { scanAbove: 1, gridId: '330523101001002' }),
-    ).toEqual([])
+    expect(await searchRecords(d.db, 'household', '横山', { gridId: '330523101001002' })).toEqual([])
+  })
+
+  it("a second database handle on the same device (another tab) sees the first one's writes", async () => {
+    const first = device()
+    const second = device(first.name)
+    expect(await searchRecords(second.db, 'household', '')).toEqual([])
+    const id = await first.repo.create('household', household({ headName: '邻页写入' }))
+    await vi.waitFor(async () => {
+      expect((await searchRecords(second.db, 'household', '邻页')).map((r) => r.id)).toEqual([id])
+    })
+    await first.repo.remove('household', id)
+    await vi.waitFor(async () => expect(await searchRecords(second.db, 'household', '邻页')).toEqual([]))
+  })
+
+  it('the index follows saves made around its first load, and a table clear starts it over', async () => {
+    const d = device()
+    await d.repo.create('household', household({ headName: '先写的' }))
+    // The first search starts loading households; a save commits while it loads.
+    const searching = searchRecords(d.db, 'household', '')
+    const during = await d.repo.create('household', household({ headName: '加载中写的' }))
+    await searching
+    expect((await searchRecords(d.db, 'household', '加载中')).map((r) => r.id)).toEqual([during])
+    await d.db.records.clear()
+    expect(await searchRecords(d.db, 'household', '')).toEqual([])
+    const after = await d.repo.create('household', household({ headName: '清空后' }))
+    expect((await searchRecords(d.db, 'household', '')).map((r) => r.id)).toEqual([after])
   })
 
   it('filters by grid, tag and status, and pages newest first', async () => {
@@ -235,20 +268,23 @@ describe('search index maintenance', () => {
     expect(await childrenOf(phone.db, 'person', hh)).toEqual([])
   })
 
-  it('the v3 upgrade indexes the records a v2 database already holds', async () => {
+  it('the upgrade to v4 derives the duplicate key and drops the old fragment tokens of a v3 database', async () => {
     const name = freshDbName()
     const old = new Dexie(name)
-    old.version(2).stores({
-      records: 'id, kind, [kind+deleted+updatedAt], gridId, pending',
+    old.version(3).stores({
+      records: 'id, kind, [kind+deleted+updatedAt], gridId, pending, *searchTokens, [kind+parentId]',
       outbox: '++seq, id',
       refused: 'seq, id',
       meta: 'key',
       areas: 'id, level, parentId',
+      photoBlobs: 'sha256, uploaded',
+      drafts: 'key',
+      trackPoints: '++id, trackId',
     })
     await old.table('records').put({
       id: 'h1',
       kind: 'household',
-      fields: household({ headName: '钱塘生' }),
+      fields: household({ headName: '钱塘生', address: '孝丰镇 溪南村8号' }),
       stamps: {},
       deleted: 0,
       gridId: GRID,
@@ -258,10 +294,15 @@ describe('search index maintenance', () => {
       updatedAt: 1,
       serverSeq: 1,
       pending: 0,
+      parentId: '',
+      searchTokens: ['household|钱', 'household|塘生'],
     })
     old.close()
     const upgraded = device(name)
     expect((await searchRecords(upgraded.db, 'household', '塘生')).map((record) => record.id)).toEqual(['h1'])
+    const duplicates = await findDuplicates(upgraded.db, 'household', { address: '孝丰镇溪南村8号' })
+    expect(duplicates.map((record) => record.id)).toEqual(['h1'])
+    expect(duplicates[0]).not.toHaveProperty('searchTokens')
   })
 })
 

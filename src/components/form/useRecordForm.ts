@@ -14,7 +14,7 @@ import { showConfirmDialog, showToast } from 'vant'
 import { validateFields, type RecordKind } from '#shared/schemas/records.ts'
 import { canOnRecords } from '#shared/domain/permissions.ts'
 import { SENSITIVE_FIELDS, isMaskedValue } from '#shared/domain/privacy.ts'
-import { useRecordsStore } from '../../stores/useRecordsStore.ts'
+import { useRecordsStore, type StagedPhoto } from '../../stores/useRecordsStore.ts'
 import { useSessionStore } from '../../stores/useSessionStore.ts'
 import { describeRecord } from '../records/describeRecord.ts'
 import { fieldErrors, sameValue, translateMessage } from './fieldErrors.ts'
@@ -41,6 +41,11 @@ export interface RecordFormOptions {
    */
   draft?: Record<string, unknown>
   draftKey?: () => string
+  /**
+   * Photos taken before the record's first save (kept in the draft, so they survive a reload): saved with the record
+   * in one transaction; dropped when the draft is discarded.
+   */
+  stagedPhotos?: () => readonly StagedPhoto[]
 }
 
 /** How long typing must pause before the draft is written (each write is one small IndexedDB put). */
@@ -97,10 +102,12 @@ export function useRecordForm(options: RecordFormOptions) {
     if (options.draftKey) await records.clearDraft(options.draftKey()).catch(() => undefined)
   }
 
-  /** Forget the restored draft and go back to what the form first showed. */
+  /** Forget the restored draft (and the photos it staged) and go back to what the form first showed. */
   async function discardDraft() {
+    const staged = options.stagedPhotos?.().map((photo) => photo.sha256) ?? []
     if (options.draft && initialDraft) Object.assign(options.draft, JSON.parse(JSON.stringify(initialDraft)))
-    void dropDraft()
+    await dropDraft()
+    if (staged.length) await records.dropStaged(staged).catch(() => undefined)
   }
 
   if (options.draft && options.draftKey) {
@@ -191,7 +198,7 @@ export function useRecordForm(options: RecordFormOptions) {
     try {
       if (!record) {
         if (!(await confirmNotDuplicate(checked.fields, record))) return
-        const id = await records.create(options.kind, checked.fields)
+        const id = await records.create(options.kind, checked.fields, options.stagedPhotos?.() ?? [])
         void dropDraft()
         options.onSaved(id, 'created')
         return
