@@ -8,6 +8,8 @@ export interface PopupContent {
   subtitle: string
   openLabel: string
   onOpen: () => void
+  /** Short highlighted notes (e.g. 已超期), shown under the kind. */
+  badges?: readonly string[]
 }
 
 export function buildRecordPopup(doc: Document, content: PopupContent): HTMLElement {
@@ -19,7 +21,14 @@ export function buildRecordPopup(doc: Document, content: PopupContent): HTMLElem
   const title = doc.createElement('div')
   title.className = 'gp-popup-title'
   title.textContent = content.title
-  root.append(kind, title)
+  root.append(kind)
+  for (const text of content.badges ?? []) {
+    const badge = doc.createElement('span')
+    badge.className = 'gp-popup-badge'
+    badge.textContent = text
+    root.append(badge)
+  }
+  root.append(title)
   if (content.subtitle) {
     const subtitle = doc.createElement('div')
     subtitle.className = 'gp-popup-subtitle'
