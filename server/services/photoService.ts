@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { appendFile, mkdir, rename, rm, stat, truncate } from 'node:fs/promises'
+import { appendFile, mkdir, readdir, rename, rm, stat, truncate } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import sharp from 'sharp'
 import { canOnRecords, coversScope } from '#shared/domain/permissions.ts'
@@ -44,7 +44,16 @@ export interface PhotoService {
   state(user: User, sha256: string): Promise<PhotoState>
   /** The file to send, when a photo record with this sha256 is in the user's scope and the bytes are complete. */
   file(user: User, sha256: string, variant: 'original' | 'thumb'): Promise<PhotoFile>
+  /**
+   * Drop partial uploads no chunk reached for ABANDONED_UPLOAD_MS (a phone lost or wiped mid-upload): their bytes and
+   * their row. Runs by itself at most hourly from uploads; returns how many were dropped.
+   */
+  sweepAbandoned(now: number): Promise<number>
 }
+
+/** A partial upload untouched this long is abandoned: a phone that comes back later starts that photo again. */
+export const ABANDONED_UPLOAD_MS = 7 * 24 * 3600_000
+const SWEEP_EVERY_MS = 3600_000
 
 /** Where a photo's files live under `root` (DATA_DIR/photos). */
 export function photoPaths(root: string, sha256: string) {
@@ -157,9 +166,36 @@ export function createPhotoService({ store, root }: { store: SyncStore; root: st
     })
   }
 
+  let lastSweep = 0
+  async function sweepAbandoned(now: number): Promise<number> {
+    lastSweep = now
+    const names = await readdir(join(root, 'partial')).catch(() => [] as string[])
+    let dropped = 0
+    for (const name of names) {
+      if (!/^[0-9a-f]{64}$/.test(name)) continue
+      await withLock(name, async () => {
+        const path = photoPaths(root, name).partial
+        // The file's modification time is the last chunk's arrival (checked again under the photo's lock).
+        const modified = await stat(path).then(
+          (info) => info.mtimeMs,
+          () => null,
+        )
+        if (modified === null || now - modified < ABANDONED_UPLOAD_MS) return
+        const row = await store.getPhoto(name)
+        if (row?.complete) return
+        await drop(name)
+        dropped++
+      })
+    }
+    return dropped
+  }
+
   return {
+    sweepAbandoned,
+
     putChunk(user, sha256, size, offset, chunk, now) {
       mayUpload(user)
+      if (now - lastSweep >= SWEEP_EVERY_MS) void sweepAbandoned(now).catch(() => undefined)
       return withLock(sha256, async (): Promise<PutChunkResult> => {
         const row = await store.getPhoto(sha256)
         if (row?.complete) return { complete: true }

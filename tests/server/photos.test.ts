@@ -3,17 +3,17 @@
  * capture adds (masking of ID numbers, the ID check digit refused at the edge).
  */
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, utimesSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import request from 'supertest'
 import sharp from 'sharp'
 import { idCheckCharacter } from '#shared/domain/idNumber.ts'
 import { unmaskResponseSchema } from '#shared/schemas/api.ts'
 import { apiErrorSchema, pushResponseSchema } from '#shared/sync/protocol.ts'
 import type { ServerRecord } from '#shared/sync/protocol.ts'
-import { photoPaths } from '../../server/services/photoService.ts'
+import { ABANDONED_UPLOAD_MS, photoPaths } from '../../server/services/photoService.ts'
 import {
   COUNTY,
   GRID_A,
@@ -203,6 +203,29 @@ describe('photo upload', () => {
     })
     expect((await putChunk(sha, jpeg.length, thirdAt, third)).body).toEqual({ complete: true })
     expect(readFileSync(photoPaths(`${server.dir}/photos`, sha).original).equals(jpeg)).toBe(true)
+  })
+
+  it('drops a partial upload abandoned for a week (bytes and row) at the next upload; a live one stays', async () => {
+    const [[, first]] = thirds(jpeg) as [[number, Buffer]]
+    await putChunk(sha, jpeg.length, 0, first)
+    const abandoned = photoPaths(`${server.dir}/photos`, sha).partial
+    const weekAgo = new Date(server.clock.now - ABANDONED_UPLOAD_MS - 60_000)
+    utimesSync(abandoned, weekAgo, weekAgo)
+    // Another phone uploads a while later: the hourly sweep runs with it.
+    server.clock.now += 2 * 3600_000
+    tokens.leader = await login(server, 'leader', 'device-leader-1')
+    const other = Buffer.from('another photo, part one')
+    const otherSha = sha256(Buffer.concat([other, Buffer.from('!')]))
+    expect((await putChunk(otherSha, other.length + 1, 0, other, tokens.leader)).body).toEqual({
+      complete: false,
+      offset: other.length,
+    })
+    await vi.waitFor(() => expect(existsSync(abandoned)).toBe(false))
+    expect(await server.store.getPhoto(sha)).toBeNull()
+    const gone = await head(sha, tokens.leader)
+    expect(gone.status).toBe(404)
+    expect(gone.headers['upload-offset']).toBeUndefined()
+    expect((await head(otherSha, tokens.leader)).headers['upload-offset']).toBe(String(other.length))
   })
 
   it('a chunk at the wrong offset → 409 offset_mismatch with the offset held; nothing is appended', async () => {
