@@ -201,6 +201,10 @@ export class GridPatrolDb extends Dexie {
             Object.assign(record, derivedColumns(record.kind, record.fields, record.deleted))
           })
       })
+    // v5: drop the indexes no query reads (kind, gridId, pending): each was written with every record.
+    this.version(5).stores({
+      records: 'id, [kind+deleted+updatedAt], [kind+parentId], [kind+dupKey]',
+    })
   }
 
   /** Every table holding a user's data (all but `meta`): what a logout of another user or a remote wipe clears. */
