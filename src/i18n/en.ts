@@ -378,6 +378,10 @@ export const en: MessageSchema = {
     add: 'Visit',
     empty: 'No visits yet',
     target: 'Visited',
+    lastVisit: 'Last visit: {date} ({days} days ago)',
+    lastInspection: 'Last inspection: {date} ({days} days ago)',
+    neverVisited: 'Not visited yet',
+    neverInspected: 'Not inspected yet',
   },
   concern: {
     pick: 'Choose a household or place',

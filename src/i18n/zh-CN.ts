@@ -377,6 +377,10 @@ export const zhCN = {
     add: '走访',
     empty: '暂无走访记录',
     target: '走访对象',
+    lastVisit: '最近走访：{date}（{days} 天前）',
+    lastInspection: '最近巡查：{date}（{days} 天前）',
+    neverVisited: '尚未走访',
+    neverInspected: '尚未巡查',
   },
   concern: {
     pick: '选择住户或场所',
