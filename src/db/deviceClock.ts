@@ -20,14 +20,15 @@ function clockOf(deviceId: string, clock: Clock | undefined): Clock {
 }
 
 /**
- * A new stamp and a new op seq, strictly greater than any issued before on this device. Reads in one round trip and
- * writes in one (a save is a handful of IndexedDB round trips, each costing more than the work between them).
+ * A new stamp and a new op seq, strictly greater than any issued before on this device, and the `meta` rows that
+ * record them: the caller writes those in the same transaction and the same round trip as the write they stamp (a
+ * save is a few IndexedDB round trips, each costing more than the work between them).
  */
-export async function issueStampAndSeq(
+export async function nextStampAndSeq(
   db: GridPatrolDb,
   now: number,
   makeDeviceId: () => string,
-): Promise<{ stamp: Stamp; seq: number }> {
+): Promise<{ stamp: Stamp; seq: number; meta: MetaRow[] }> {
   const [storedId, clock, last, lastQueued, lastRefused] = await Promise.all([
     db.getMeta('deviceId'),
     db.getMeta('clock'),
@@ -43,8 +44,7 @@ export async function issueStampAndSeq(
     { key: 'lastOpSeq', value: seq },
   ]
   if (!storedId) rows.push({ key: 'deviceId', value: deviceId })
-  await db.meta.bulkPut(rows)
-  return { stamp: ticked.stamp, seq }
+  return { stamp: ticked.stamp, seq, meta: rows }
 }
 
 /** Advance the device clock past a stamp from the server. */

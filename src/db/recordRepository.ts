@@ -11,8 +11,8 @@ import type { Stamp } from '#shared/sync/hlc.ts'
 import { DELETED_FIELD, applyPatch, emptyState, sameValue } from '#shared/sync/merge.ts'
 import type { Fields } from '#shared/sync/merge.ts'
 import { deviceIdFrom } from './GridPatrolDb.ts'
-import type { GridPatrolDb, LocalRecord, OutboxOp, RefusedOp } from './GridPatrolDb.ts'
-import { issueStampAndSeq } from './deviceClock.ts'
+import type { GridPatrolDb, LocalRecord, MetaRow, OutboxOp, RefusedOp } from './GridPatrolDb.ts'
+import { nextStampAndSeq } from './deviceClock.ts'
 import { opFieldNames, pendingFieldsById, recordWithState, releaseHeld, stateOf } from './recordState.ts'
 
 export class ValidationError extends Error {
@@ -121,9 +121,9 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
     return record
   }
 
-  /** Write the record and its op together (one round trip; the transaction makes them one change). */
-  async function save(record: LocalRecord, op: OutboxOp): Promise<void> {
-    await Promise.all([db.records.put(record), db.outbox.add(op)])
+  /** Write the record, its op and the clock that stamped it together (one round trip, one transaction). */
+  async function save(record: LocalRecord, op: OutboxOp, meta: MetaRow[]): Promise<void> {
+    await Promise.all([db.records.put(record), db.outbox.add(op), db.meta.bulkPut(meta)])
   }
 
   return {
@@ -131,8 +131,8 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
       const fields = validated(kind, input, 'create')
       return db.transaction('rw', tables, async () => {
         const gridId = typeof fields['gridId'] === 'string' ? fields['gridId'] : ''
-        const [{ stamp, seq }, scope] = await Promise.all([
-          issueStampAndSeq(db, deps.now(), makeDeviceId),
+        const [{ stamp, seq, meta }, scope] = await Promise.all([
+          nextStampAndSeq(db, deps.now(), makeDeviceId),
           scopeOf(gridId),
         ])
         const id = deps.newId()
@@ -153,7 +153,7 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
         const record = recordWithState(blank, applyPatch(emptyState(), fields, stamp).state)
         const base = Object.fromEntries(Object.keys(fields).map((field) => [field, null]))
         const op: OutboxOp = { type: 'put', seq, kind, id, stamp, base, create: true, fields, prev: {} }
-        await save({ ...record, ...scope }, op)
+        await save({ ...record, ...scope }, op, meta)
         return id
       })
     },
@@ -177,8 +177,8 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
         const names = Object.keys(changed)
         if (names.length === 0) return false
         checkMerged(kind, record.fields, changed)
-        const [{ stamp, seq }, scope] = await Promise.all([
-          issueStampAndSeq(db, deps.now(), makeDeviceId),
+        const [{ stamp, seq, meta }, scope] = await Promise.all([
+          nextStampAndSeq(db, deps.now(), makeDeviceId),
           'gridId' in changed ? scopeOf(String(changed['gridId'])) : null,
         ])
         const base = Object.fromEntries(names.map((field) => [field, serverBase(record, field, refused)]))
@@ -187,7 +187,7 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
         )
         const next = recordWithState(record, applyPatch(stateOf(record), changed, stamp).state)
         const op: OutboxOp = { type: 'put', seq, kind, id, stamp, base, create: false, fields: changed, prev }
-        await save({ ...next, ...scope, pending: 1 }, op)
+        await save({ ...next, ...scope, pending: 1 }, op, meta)
         return true
       })
     },
@@ -199,7 +199,7 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
           db.refused.where('id').equals(id).toArray(),
         ])
         if (record.deleted) return false
-        const { stamp, seq } = await issueStampAndSeq(db, deps.now(), makeDeviceId)
+        const { stamp, seq, meta } = await nextStampAndSeq(db, deps.now(), makeDeviceId)
         const base: Record<string, Stamp | null> = { [DELETED_FIELD]: null }
         for (const field of Object.keys(record.stamps)) base[field] = serverBase(record, field, refused)
         const prev = DELETED_FIELD in record.fields ? { [DELETED_FIELD]: record.fields[DELETED_FIELD] } : {}
@@ -208,7 +208,7 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
           applyPatch(stateOf(record), { [DELETED_FIELD]: true }, stamp).state,
         )
         const op: OutboxOp = { type: 'delete', seq, kind, id, stamp, base, prev }
-        await save({ ...next, pending: 1 }, op)
+        await save({ ...next, pending: 1 }, op, meta)
         return true
       })
     },
@@ -256,7 +256,7 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
         const record = await db.records.get(refusal.id)
         const still = opFieldNames(refusal).filter((field) => record?.stamps[field] === refusal.stamp)
         if (!record || still.length === 0) return false
-        const { stamp, seq: nextSeq } = await issueStampAndSeq(db, deps.now(), makeDeviceId)
+        const { stamp, seq: nextSeq, meta } = await nextStampAndSeq(db, deps.now(), makeDeviceId)
         const { id, kind, prev } = refusal
         let op: OutboxOp
         if (refusal.type === 'delete') {
@@ -268,7 +268,7 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
         }
         const stamps = { ...record.stamps }
         for (const field of still) stamps[field] = stamp
-        await save({ ...recordWithState(record, { fields: record.fields, stamps }), pending: 1 }, op)
+        await save({ ...recordWithState(record, { fields: record.fields, stamps }), pending: 1 }, op, meta)
         return true
       })
     },
