@@ -34,6 +34,8 @@ export interface RunningServer {
   dataDir: string
   logins: DemoLogin[]
   stop(): Promise<void>
+  /** SIGKILL, as a power cut or the OOM killer would: no shutdown code runs; the data directory stays. */
+  kill(): Promise<void>
 }
 
 async function freePort(): Promise<number> {
@@ -49,10 +51,14 @@ async function freePort(): Promise<number> {
   })
 }
 
-export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+/** Start the real server; `dataDir` reuses the data of a server that was stopped or killed (a restart). */
+export async function startServer(
+  env: Record<string, string> = {},
+  options: { dataDir?: string } = {},
+): Promise<RunningServer> {
   if (!existsSync(join(ROOT, 'dist/index.html')))
     throw new Error('dist/ is missing: run `npm run build` first')
-  const dataDir = mkdtempSync(join(tmpdir(), 'gridpatrol-e2e-'))
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'gridpatrol-e2e-'))
   const port = await freePort()
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
     cwd: ROOT,
@@ -96,6 +102,12 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
         if (child.exitCode === null) child.kill('SIGKILL')
       }
       rmSync(dataDir, { recursive: true, force: true })
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGKILL')
+      await exited
     },
   }
 }
