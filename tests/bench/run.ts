@@ -9,6 +9,7 @@ import { extname, join, resolve } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { build } from 'vite'
 import { openDevice } from '../e2e/harness.ts'
+import { measureShell } from './shellSize.ts'
 import {
   startTestServer,
   addUser,
@@ -195,6 +196,12 @@ const rows: Row[] = [
   },
 ]
 rows.push(...(await import('./cluster.ts')).clusterBenchRows())
+const shell = await measureShell()
+rows.push({
+  name: `app shell loaded before the first screen (${shell.files} files), gzip: JavaScript / CSS`,
+  value: `${(shell.jsGzip / 1024).toFixed(1)} KB / ${(shell.cssGzip / 1024).toFixed(1)} KB`,
+  goal: 'JS ≤ 200 KB (proof issue)',
+})
 const machine = `${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`
 console.log(
   `\nGridPatrol bench — ${new Date().toISOString().slice(0, 10)} — ${machine} — median of ${RUNS} runs\n`,
