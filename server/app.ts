@@ -14,6 +14,7 @@ import { adminRouter } from './routes/adminRouter.ts'
 import { areasRouter } from './routes/areasRouter.ts'
 import { authRouter } from './routes/authRouter.ts'
 import { devicesRouter } from './routes/devicesRouter.ts'
+import { handlersRouter } from './routes/handlersRouter.ts'
 import { metaRouter } from './routes/metaRouter.ts'
 import { photosRouter } from './routes/photosRouter.ts'
 import { recordsRouter } from './routes/recordsRouter.ts'
@@ -60,7 +61,11 @@ export function createApp({
     refreshTokenTtlMs: config.refreshTokenTtlMs,
     ...cost,
   })
-  const sync = createSyncService({ store, maxClockDriftMs: config.maxClockDriftMs })
+  const sync = createSyncService({
+    store,
+    maxClockDriftMs: config.maxClockDriftMs,
+    deadlines: config.deadlines,
+  })
   const admin = createAdminService({ store, ...cost })
   const photos = createPhotoService({ store, root: photosDir ?? join(resolve(config.dataDir), 'photos') })
   const deps: RouteDeps = {
@@ -94,6 +99,7 @@ export function createApp({
     areasRouter,
     recordsRouter,
     devicesRouter,
+    handlersRouter,
     adminRouter,
     photosRouter,
   ]) {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
+import { DEFAULT_DEADLINES, parseDeadlineConfig, type DeadlineConfig } from '#shared/domain/deadlines.ts'
 
 export const OSM_TILE_URL = 'https://tile.openstreetmap.org/{z}/{x}/{y}.png'
 export const OSM_ATTRIBUTION = '© OpenStreetMap contributors'
@@ -23,6 +24,8 @@ export interface Config {
    * reverse proxy set it, or every login shares the proxy's address and its rate limit.
    */
   trustProxy: boolean | number | string
+  /** Days to handle an incident by urgency (处置时限), and the most any deadline may give; devices get them too. */
+  deadlines: DeadlineConfig
 }
 
 export class ConfigError extends Error {
@@ -85,6 +88,15 @@ const envSchema = z.object({
       )
       .optional(),
   ),
+  INCIDENT_DEADLINE_DAYS: optional(
+    z
+      .string()
+      .superRefine((text, ctx) => {
+        const problem = deadlineProblemOf(text)
+        if (problem) ctx.addIssue({ code: 'custom', message: problem })
+      })
+      .optional(),
+  ),
   REFRESH_TOKEN_TTL_MS: optional(
     z.coerce
       .number()
@@ -125,6 +137,27 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     accessTokenTtlMs: e.ACCESS_TOKEN_TTL_MS,
     refreshTokenTtlMs: e.REFRESH_TOKEN_TTL_MS,
     trustProxy: trustProxyOf(e.TRUST_PROXY),
+    deadlines:
+      e.INCIDENT_DEADLINE_DAYS === undefined
+        ? { ...DEFAULT_DEADLINES }
+        : deadlinesOf(e.INCIDENT_DEADLINE_DAYS),
+  }
+}
+
+const DEADLINE_HINT = 'expected days per urgency such as urgent=1,normal=3,complex=7,max=15'
+
+/** INCIDENT_DEADLINE_DAYS read by the shared parser (the same rules the workflow applies). */
+function deadlinesOf(text: string): DeadlineConfig {
+  return parseDeadlineConfig(text)
+}
+
+function deadlineProblemOf(text: string): string | null {
+  if (text.trim() === '') return `no deadline given (${DEADLINE_HINT})`
+  try {
+    parseDeadlineConfig(text)
+    return null
+  } catch (error) {
+    return `${error instanceof Error ? error.message : String(error)} (${DEADLINE_HINT})`
   }
 }
 

@@ -2,7 +2,7 @@ import { Router } from 'express'
 import { PROTOCOL_VERSION } from '#shared/sync/protocol.ts'
 import type { RouteDeps } from './RouteDeps.ts'
 
-/** Unauthenticated: health and the client configuration (basemap, clock drift limit, protocol). */
+/** Unauthenticated: health and the client configuration (basemap, clock drift limit, incident deadlines, protocol). */
 export function metaRouter({ config, now }: RouteDeps): Router {
   const router = Router()
   router.get('/health', (_req, res) => {
@@ -13,6 +13,7 @@ export function metaRouter({ config, now }: RouteDeps): Router {
       basemapUrl: config.basemapUrl,
       basemapAttribution: config.basemapAttribution,
       maxClockDriftMs: config.maxClockDriftMs,
+      deadlines: config.deadlines,
       protocol: PROTOCOL_VERSION,
     })
   })

@@ -16,6 +16,8 @@ import { createApiClient } from '../sync/apiClient.ts'
 import type { SessionTokenStore } from '../sync/apiClient.ts'
 import { createHttpTransport } from '../sync/httpTransport.ts'
 import type { HttpTransport } from '../sync/httpTransport.ts'
+import { createWorkflowApi } from '../sync/workflowApi.ts'
+import type { WorkflowApi } from '../sync/workflowApi.ts'
 
 export interface SchedulerTuning {
   intervalMs: number
@@ -28,6 +30,8 @@ export interface Services {
   db: GridPatrolDb
   transport: HttpTransport
   admin: AdminApi
+  /** The closed loop's online reads (handler list, timeline). */
+  workflow: WorkflowApi
   now: () => number
   /** Uniform in [0, 1). */
   random: () => number
@@ -81,6 +85,7 @@ function defaults(): Services {
     db,
     transport: createHttpTransport(client),
     admin: createAdminApi(client),
+    workflow: createWorkflowApi(client),
     now: () => Date.now(),
     random: cryptoRandom,
     newId,

@@ -10,7 +10,6 @@ import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import sharp from 'sharp'
 import request from 'supertest'
-import type { Express } from 'express'
 import type { Response } from 'supertest'
 import { PROTOCOL_VERSION, pushResponseSchema } from '#shared/sync/protocol.ts'
 import type { UserRole } from '#shared/schemas/api.ts'
@@ -36,6 +35,7 @@ import {
   startTestServer,
 } from '../fixtures/serverHarness.ts'
 import type { TestServer } from '../fixtures/serverHarness.ts'
+import { registeredRoutes } from '../fixtures/routes.ts'
 
 type Caller = UserRole | 'anonymous'
 type Scope = 'in' | 'out'
@@ -159,6 +159,22 @@ const MATRIX: Row[] = [
       leader: ['200:listed', '200:hidden'],
       handler: ['200:listed', '200:hidden'],
       admin: ['200:listed', '200:hidden'],
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/handlers',
+    send: (cell) => authed(api().get('/api/handlers').query({ gridId: GRID[cell.scope] }), cell),
+    observe: listed(
+      (body) => (body as { handlers: unknown[] }).handlers,
+      (item) => (item as { name: string }).name !== '',
+    ),
+    expect: {
+      anonymous: '401',
+      worker: same('403'),
+      leader: ['200:listed', '404'],
+      handler: same('403'),
+      admin: ['200:listed', '404'],
     },
   },
   {
@@ -426,30 +442,6 @@ const MATRIX: Row[] = [
     expect: adminOnly('200:listed', '200:hidden'),
   },
 ]
-
-interface Layer {
-  route?: { path: string; methods: Record<string, boolean> }
-  handle?: { stack?: Layer[] }
-  rawPath?: unknown
-}
-
-/** Every METHOD /path the app registers under /api, from Express's own router stack (mount paths included). */
-function registeredRoutes(app: Express): string[] {
-  const out: string[] = []
-  const walk = (stack: readonly Layer[], prefix: string) => {
-    for (const layer of stack) {
-      if (layer.route) {
-        for (const method of Object.keys(layer.route.methods))
-          out.push(`${method.toUpperCase()} ${prefix}${layer.route.path}`)
-      } else if (layer.handle?.stack) {
-        const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : ''
-        walk(layer.handle.stack, prefix + mount)
-      }
-    }
-  }
-  walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '')
-  return [...new Set(out.filter((r) => r.split(' ')[1]!.startsWith('/api')))].sort()
-}
 
 beforeAll(async () => {
   server = await startTestServer()

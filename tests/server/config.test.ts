@@ -15,6 +15,22 @@ describe('loadConfig', () => {
       accessTokenTtlMs: 15 * 60_000,
       refreshTokenTtlMs: 30 * 86_400_000,
       trustProxy: false,
+      deadlines: { urgent: 1, normal: 3, complex: 7, max: 15 },
+    })
+  })
+
+  it('reads INCIDENT_DEADLINE_DAYS, keys left out keeping their defaults', () => {
+    expect(loadConfig({ INCIDENT_DEADLINE_DAYS: 'urgent=0.5,normal=2,complex=5,max=10' }).deadlines).toEqual({
+      urgent: 0.5,
+      normal: 2,
+      complex: 5,
+      max: 10,
+    })
+    expect(loadConfig({ INCIDENT_DEADLINE_DAYS: 'normal=4' }).deadlines).toEqual({
+      urgent: 1,
+      normal: 4,
+      complex: 7,
+      max: 15,
     })
   })
 
@@ -69,6 +85,10 @@ describe('loadConfig', () => {
     ['REFRESH_TOKEN_TTL_MS', 'forever'],
     ['REFRESH_TOKEN_TTL_MS', '60000'],
     ['TRUST_PROXY', 'everyone'],
+    ['INCIDENT_DEADLINE_DAYS', 'urgent=one'],
+    ['INCIDENT_DEADLINE_DAYS', 'slow=3'],
+    ['INCIDENT_DEADLINE_DAYS', 'urgent=0'],
+    ['INCIDENT_DEADLINE_DAYS', 'complex=20'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError)
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid environment variable ${name}=`))

@@ -1,3 +1,4 @@
+import { DEFAULT_DEADLINES } from '#shared/domain/deadlines.ts'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import request from 'supertest'
 import { loginResponseSchema } from '#shared/schemas/api.ts'
@@ -253,6 +254,7 @@ describe('reference routes', () => {
       basemapUrl: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
       basemapAttribution: '© OpenStreetMap contributors',
       maxClockDriftMs: 300_000,
+      deadlines: DEFAULT_DEADLINES,
       protocol: PROTOCOL_VERSION,
     })
     expect(health.headers['cache-control']).toBe('no-store')

@@ -11,5 +11,7 @@ export function fieldLabel(kind: string, field: string, t: Translate, te: Has): 
     const key = `fields.${kind as RecordKind}.${field}`
     if (te(key)) return t(key)
   }
+  // The closed loop's step fields (incidents): their labels live with the workflow's strings.
+  if (kind === 'incident' && te(`loop.fields.${field}`)) return t(`loop.fields.${field}`)
   return field
 }

@@ -63,13 +63,29 @@ export type Area = z.infer<typeof areaSchema>
 
 export const areasResponseSchema = z.object({ areas: z.array(areaSchema) })
 
+/** Days per urgency (处置时限) and the most a deadline may give: the server's INCIDENT_DEADLINE_DAYS. */
+export const deadlineConfigSchema = z.object({
+  urgent: z.number().positive(),
+  normal: z.number().positive(),
+  complex: z.number().positive(),
+  max: z.number().positive(),
+})
+
 export const appConfigSchema = z.object({
   basemapUrl: z.string(),
   basemapAttribution: z.string(),
   maxClockDriftMs: z.number(),
+  /** Absent from servers (and cached configs) older than the closed loop: the device then uses the defaults. */
+  deadlines: deadlineConfigSchema.optional(),
   protocol: z.number().int(),
 })
 export type AppConfig = z.infer<typeof appConfigSchema>
+
+/** GET /api/handlers?gridId=…: the enabled handler accounts (责任单位) whose areas cover that grid. */
+export const handlersQuerySchema = z.object({ gridId: z.string().regex(/^\d{15}$/, '网格编码应为15位数字') })
+export const handlerSchema = z.object({ id: z.string(), name: z.string() })
+export type Handler = z.infer<typeof handlerSchema>
+export const handlersResponseSchema = z.object({ handlers: z.array(handlerSchema) })
 
 export const loginRequestSchema = z.strictObject({
   username: z.string().trim().min(1).max(64),
