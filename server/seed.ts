@@ -390,7 +390,8 @@ export async function seedDemo(store: SyncStore, { now, random }: SeedOptions): 
 
   const admin = users[0]!
   const handler = users.find((u) => u.role === 'handler')!
-  const ops = demoOps(rng, grids, now, { admin, handler, handlerTownId: townA })
+  const workers = users.filter((u) => u.role === 'worker')
+  const ops = demoOps(rng, grids, now, { admin, handler, handlerTownId: townA, workers })
   const sync = createSyncService({ store, maxClockDriftMs: 5 * 60_000 })
   // Pushed in order, in batches of one author each: the closed loop's steps are judged like any device's.
   for (let i = 0; i < ops.length;) {
@@ -411,6 +412,8 @@ interface DemoActors {
   /** The demo handler (责任单位), who takes the handler's steps of the incidents in its town. */
   handler: User
   handlerTownId: string
+  /** The grid workers: a visit is recorded by the worker of its grid (its 走访人). */
+  workers: User[]
 }
 
 function demoOps(rng: Rng, grids: GridPlan[], now: number, actors: DemoActors): { op: Op; by: User }[] {
@@ -575,13 +578,30 @@ function demoOps(rng: Rng, grids: GridPlan[], now: number, actors: DemoActors): 
     }
     members[1]!.gender = members[0]!.gender === 'male' ? 'female' : 'male'
     for (const person of members) create('person', newId(), withIdNumber(rng, person))
-    create('visit', newId(), {
+    const visitor = actors.workers.find((w) => w.areaIds.includes(head.gridId)) ?? actors.admin
+    const visit: Visit = {
       gridId: head.gridId,
       targetKind: 'household',
       targetId: head.id,
       visitedAt: now - rng.int(1, 60 * 24 * 60) * 60_000,
       notes: rng.pick(VISIT_NOTES),
-    })
+      visitorId: visitor.id,
+      visitorName: visitor.displayName,
+    }
+    const base = Object.fromEntries(Object.keys(visit).map((k) => [k, null]))
+    push(
+      {
+        type: 'put',
+        seq: ++seq,
+        kind: 'visit',
+        id: newId(),
+        stamp: stamp(),
+        base,
+        create: true,
+        fields: visit,
+      },
+      visitor,
+    )
   }
   return ops
 }

@@ -9,6 +9,7 @@ import type { RouteLocationNormalized, RouteRecordRaw, RouterHistory } from 'vue
 import { RECORD_KINDS, type RecordKind } from '#shared/schemas/records.ts'
 import type { UserRole } from '#shared/schemas/api.ts'
 import { canAdminister, canOnRecords, readableKinds } from '#shared/domain/permissions.ts'
+import { canReviewConflicts } from '#shared/schemas/conflictQueue.ts'
 import { useSessionStore } from './stores/useSessionStore.ts'
 import LoginView from './views/LoginView.vue'
 import HomeView from './views/HomeView.vue'
@@ -92,6 +93,29 @@ export const routes: RouteRecordRaw[] = [
   { path: '/map', name: 'map', component: () => import('./views/MapView.vue') },
   { path: '/settings', name: 'settings', component: SettingsView, meta: { back: true } },
   {
+    path: '/conflicts',
+    name: 'conflicts',
+    component: () => import('./views/ConflictsView.vue'),
+    // Leaders and admins only (the server refuses the others anyway).
+    beforeEnter: () => {
+      const role = useSessionStore().user?.role
+      return role !== undefined && canReviewConflicts(role) ? true : { name: 'home' as const }
+    },
+    meta: { back: true },
+  },
+  {
+    path: '/dashboard',
+    name: 'dashboard',
+    component: () => import('./views/DashboardView.vue'),
+    meta: { back: true },
+  },
+  {
+    path: '/import',
+    name: 'import',
+    component: () => import('./components/exchange/HouseholdImport.vue'),
+    meta: { back: true },
+  },
+  {
     path: '/admin',
     name: 'admin',
     component: () => import('./views/AdminView.vue'),
@@ -124,6 +148,12 @@ export function titleKeyOf(route: RouteLocationNormalized): string {
       return 'titles.map'
     case 'settings':
       return 'titles.settings'
+    case 'dashboard':
+      return 'dash.board.title'
+    case 'import':
+      return 'dash.import.title'
+    case 'conflicts':
+      return 'conflicts.title'
     case 'admin':
       return 'titles.admin'
     case 'not-found':

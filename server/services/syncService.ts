@@ -202,6 +202,11 @@ export function createSyncService({
         `${ROLE_NAMES[user.role]}不能${ACTION_NAMES[action]}${KIND_NAMES[op.kind]}记录`,
       )
     }
+    // A visit names its visitor (走访人): only the user who records it, so the dashboard's visits per worker hold.
+    if (op.type === 'put' && op.kind === 'visit' && typeof op.fields.visitorId === 'string') {
+      if (op.fields.visitorId !== user.id)
+        return refuse('forbidden', '走访人只能是记录走访的本人', 'visitorId')
+    }
     const gridId = op.type === 'put' ? op.fields.gridId : undefined
     let targetScope: Scope | null = null
     if (typeof gridId === 'string') {

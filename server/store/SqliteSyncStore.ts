@@ -4,7 +4,14 @@ import type { Selectable } from 'kysely'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import type { Stamp } from '#shared/sync/hlc.ts'
 import type { OpResult, Scope } from '#shared/sync/protocol.ts'
-import type { AreasTable, Database as Tables, PhotosTable, RecordsTable } from './database.ts'
+import type {
+  AreasTable,
+  ConflictResolutionsTable,
+  ConflictsTable,
+  Database as Tables,
+  PhotosTable,
+  RecordsTable,
+} from './database.ts'
 import { migrationProvider } from './migrations/migrationProvider.ts'
 import type {
   AccessTokenRow,
@@ -12,6 +19,7 @@ import type {
   AuditAction,
   AuditEntry,
   AuditSubject,
+  ConflictResolutionRow,
   ConflictRow,
   DeviceRow,
   GeoPolygon,
@@ -19,6 +27,7 @@ import type {
   NewConflict,
   NewSession,
   NewUser,
+  OpenConflict,
   PhotoRow,
   RecordExit,
   RecordFilter,
@@ -636,6 +645,7 @@ class SqliteOps implements StoreOps {
           .execute()
         continue
       }
+      const decided = await this.getConflictResolution(recordId, c.field, c.loserStamp)
       await this.db
         .insertInto('conflicts')
         .values({
@@ -649,8 +659,8 @@ class SqliteOps implements StoreOps {
           loser_device_id: c.loserDeviceId,
           loser_user_id: c.loserUserId,
           created_at: now,
-          resolved_at: null,
-          resolved_by: null,
+          resolved_at: decided?.resolvedAt ?? null,
+          resolved_by: decided?.resolvedBy ?? null,
         })
         .execute()
     }
@@ -667,21 +677,109 @@ class SqliteOps implements StoreOps {
       .where('record_id', '=', recordId)
       .orderBy('id')
       .execute()
-    return rows.map((r) => ({
-      id: r.id,
-      recordId: r.record_id,
-      field: r.field,
-      type: r.type,
-      winnerStamp: r.winner_stamp,
-      winnerValue: parse<unknown>(r.winner_value),
-      loserStamp: r.loser_stamp,
-      loserValue: parse<unknown>(r.loser_value),
-      loserDeviceId: r.loser_device_id,
-      loserUserId: r.loser_user_id,
-      createdAt: r.created_at,
-      resolvedAt: r.resolved_at,
-      resolvedBy: r.resolved_by,
-    }))
+    return rows.map(conflictOf)
+  }
+
+  async getWrite(recordId: string, field: string, stamp: Stamp): Promise<StoredWrite | null> {
+    const row = await this.db
+      .selectFrom('field_writes')
+      .selectAll()
+      .where('record_id', '=', recordId)
+      .where('field', '=', field)
+      .where('stamp', '=', stamp)
+      .executeTakeFirst()
+    if (!row) return null
+    return {
+      field: row.field,
+      stamp: row.stamp,
+      base: row.base,
+      value: parse<unknown>(row.value),
+      ...(row.context === null ? {} : { context: parse<Record<string, Stamp | null>>(row.context) }),
+      deviceId: row.device_id,
+      userId: row.user_id,
+      serverSeq: row.server_seq,
+      receivedAt: row.received_at,
+    }
+  }
+
+  /** Open conflict rows joined to the records a filter covers (the scope columns are indexed). */
+  private openConflictsQuery(filter: RecordFilter) {
+    const ids = [...filter.areaIds]
+    return this.db
+      .selectFrom('conflicts as c')
+      .innerJoin('records as r', 'r.id', 'c.record_id')
+      .where('c.resolved_at', 'is', null)
+      .where((eb) =>
+        eb.or([
+          eb('r.grid_id', 'in', ids),
+          eb('r.village_id', 'in', ids),
+          eb('r.town_id', 'in', ids),
+          eb('r.county_id', 'in', ids),
+        ]),
+      )
+      .where('r.kind', 'in', [...filter.kinds])
+  }
+
+  async listOpenConflicts(query: RecordFilter & { before?: number; limit: number }): Promise<OpenConflict[]> {
+    if (query.areaIds.length === 0 || query.kinds.length === 0) return []
+    let select = this.openConflictsQuery(query).selectAll('c')
+    if (query.before !== undefined) select = select.where('c.id', '<', query.before)
+    const rows = await select.orderBy('c.id', 'desc').limit(query.limit).execute()
+    if (rows.length === 0) return []
+    const recordIds = [...new Set(rows.map((r) => r.record_id))]
+    const records = await this.db.selectFrom('records').selectAll().where('id', 'in', recordIds).execute()
+    const byId = new Map(records.map((r) => [r.id, recordOf(r)]))
+    return rows.map((row) => ({ conflict: conflictOf(row), record: byId.get(row.record_id)! }))
+  }
+
+  async countOpenConflicts(filter: RecordFilter): Promise<number> {
+    if (filter.areaIds.length === 0 || filter.kinds.length === 0) return 0
+    const row = await this.openConflictsQuery(filter)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow()
+    return row.n
+  }
+
+  async getConflictResolution(
+    recordId: string,
+    field: string,
+    loserStamp: Stamp,
+  ): Promise<ConflictResolutionRow | null> {
+    const row = await this.db
+      .selectFrom('conflict_resolutions')
+      .selectAll()
+      .where('record_id', '=', recordId)
+      .where('field', '=', field)
+      .where('loser_stamp', '=', loserStamp)
+      .executeTakeFirst()
+    return row ? resolutionOf(row) : null
+  }
+
+  async resolveConflict(resolution: ConflictResolutionRow): Promise<ConflictResolutionRow> {
+    const { recordId, field, loserStamp } = resolution
+    await this.db
+      .insertInto('conflict_resolutions')
+      .values({
+        record_id: recordId,
+        field,
+        loser_stamp: loserStamp,
+        decision: resolution.decision,
+        resolved_by: resolution.resolvedBy,
+        resolved_at: resolution.resolvedAt,
+      })
+      .onConflict((oc) => oc.columns(['record_id', 'field', 'loser_stamp']).doNothing())
+      .execute()
+    const kept = await this.getConflictResolution(recordId, field, loserStamp)
+    if (!kept) throw new Error('conflict resolution missing after insert')
+    await this.db
+      .updateTable('conflicts')
+      .set({ resolved_at: kept.resolvedAt, resolved_by: kept.resolvedBy })
+      .where('record_id', '=', recordId)
+      .where('field', '=', field)
+      .where('loser_stamp', '=', loserStamp)
+      .where('resolved_at', 'is', null)
+      .execute()
+    return kept
   }
 
   async listRecordsSince(since: number, limit: number, filter?: RecordFilter): Promise<StoredRecord[]> {
@@ -866,6 +964,35 @@ function photoOf(row: Selectable<PhotosTable>): PhotoRow {
     createdAt: row.created_at,
     uploadedBy: row.uploaded_by,
     complete: row.complete === 1,
+  }
+}
+
+function conflictOf(r: Selectable<ConflictsTable>): ConflictRow {
+  return {
+    id: r.id,
+    recordId: r.record_id,
+    field: r.field,
+    type: r.type,
+    winnerStamp: r.winner_stamp,
+    winnerValue: parse<unknown>(r.winner_value),
+    loserStamp: r.loser_stamp,
+    loserValue: parse<unknown>(r.loser_value),
+    loserDeviceId: r.loser_device_id,
+    loserUserId: r.loser_user_id,
+    createdAt: r.created_at,
+    resolvedAt: r.resolved_at,
+    resolvedBy: r.resolved_by,
+  }
+}
+
+function resolutionOf(r: Selectable<ConflictResolutionsTable>): ConflictResolutionRow {
+  return {
+    recordId: r.record_id,
+    field: r.field,
+    loserStamp: r.loser_stamp,
+    decision: r.decision,
+    resolvedBy: r.resolved_by,
+    resolvedAt: r.resolved_at,
   }
 }
 

@@ -183,6 +183,22 @@ export interface ConflictRow {
 
 export type NewConflict = Omit<ConflictRow, 'id' | 'recordId' | 'createdAt' | 'resolvedAt' | 'resolvedBy'>
 
+/** A leader's decision about one losing write, keyed by (record, field, loser stamp); written once. */
+export interface ConflictResolutionRow {
+  recordId: string
+  field: string
+  loserStamp: Stamp
+  decision: 'keep' | 'restored'
+  resolvedBy: string
+  resolvedAt: number
+}
+
+/** An open conflict of the review queue with the record it is about. */
+export interface OpenConflict {
+  conflict: ConflictRow
+  record: StoredRecord
+}
+
 /** What the server holds of a photo's bytes (see services/photoService.ts). */
 export interface PhotoRow {
   sha256: string
@@ -284,10 +300,29 @@ export interface StoreOps {
   listWrites(recordId: string): Promise<StoredWrite[]>
   /**
    * Make the record's conflict rows match `conflicts`: insert new ones, update the winner of open ones, delete open
-   * rows no longer implied. Resolved rows are kept untouched (a leader's decision is history).
+   * rows no longer implied. Resolved rows are kept untouched (a leader's decision is history); a new row of a losing
+   * write a leader already decided about is inserted resolved, so a recomputation never reopens a decision.
    */
   replaceConflicts(recordId: string, conflicts: readonly NewConflict[], now: number): Promise<void>
   listConflicts(recordId: string): Promise<ConflictRow[]>
+  /** The write of `field` with `stamp` in the record's history, if there is one. */
+  getWrite(recordId: string, field: string, stamp: Stamp): Promise<StoredWrite | null>
+  /**
+   * Open (unresolved) conflicts of records the filter covers, newest first (by row id, below `before` when given),
+   * each with its record (done in SQL on the indexed scope columns).
+   */
+  listOpenConflicts(query: RecordFilter & { before?: number; limit: number }): Promise<OpenConflict[]>
+  countOpenConflicts(filter: RecordFilter): Promise<number>
+  getConflictResolution(
+    recordId: string,
+    field: string,
+    loserStamp: Stamp,
+  ): Promise<ConflictResolutionRow | null>
+  /**
+   * Keep the decision unless one is already kept for that losing write (first decision wins), and mark the open
+   * conflict rows of that losing write resolved; returns the decision kept.
+   */
+  resolveConflict(resolution: ConflictResolutionRow): Promise<ConflictResolutionRow>
   /**
    * Records changed after `since`, in server sequence order (tombstones included); with a filter, only those it
    * covers (done in SQL on the indexed scope columns).

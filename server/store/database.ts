@@ -16,6 +16,7 @@ export interface Database {
   field_writes: FieldWritesTable
   applied_ops: AppliedOpsTable
   conflicts: ConflictsTable
+  conflict_resolutions: ConflictResolutionsTable
   server_state: ServerStateTable
   audit_log: AuditLogTable
   audit_areas: AuditAreasTable
@@ -152,6 +153,16 @@ export interface ConflictsTable {
   created_at: number
   resolved_at: number | null
   resolved_by: string | null
+}
+
+/** A leader's decision about one losing write (005_conflict_resolutions). */
+export interface ConflictResolutionsTable {
+  record_id: string
+  field: string
+  loser_stamp: string
+  decision: 'keep' | 'restored'
+  resolved_by: string
+  resolved_at: number
 }
 
 export interface ServerStateTable {

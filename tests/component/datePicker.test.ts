@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { enableAutoUnmount, type VueWrapper } from '@vue/test-utils'
 import PersonForm from '../../src/components/person/PersonForm.vue'
 import VisitForm from '../../src/components/visit/VisitForm.vue'
-import { GRID_A, mountWith, settle, setupEnv, type TestEnv } from './harness.ts'
+import { GRID_A, mountWith, settle, setupEnv, type TestEnv, WORKER } from './harness.ts'
 import { fill } from './formHelpers.ts'
 
 const HOUSEHOLD = '0190a000-0000-7000-8000-000000000001'
@@ -111,5 +111,7 @@ describe('date pickers', () => {
     const fields = await savedFields(wrapper)
     const day = new Date(fields.visitedAt as number)
     expect([day.getFullYear(), day.getMonth() + 1, day.getDate()]).toEqual([2024, 2, 29])
+    // Whoever records the visit is its visitor (走访人).
+    expect(fields).toMatchObject({ visitorId: WORKER.id, visitorName: WORKER.displayName })
   })
 })

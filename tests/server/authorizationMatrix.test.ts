@@ -59,6 +59,8 @@ const TARGET_DEVICE = { in: 'device-target-in', out: 'device-target-out' }
 const P = { in: '01900000-0000-7000-8000-00000000a003', out: '01900000-0000-7000-8000-00000000d003' }
 const PHOTO_SHA = { in: '', out: '' }
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex')
+/** The losing write of the conflict seeded on each household (H) for the conflict review queue. */
+const CONFLICT_LOSER = stamp(-400_000, 'device-root-0001')
 
 interface Cell {
   caller: Caller
@@ -313,6 +315,41 @@ const MATRIX: Row[] = [
     },
   })),
   {
+    method: 'GET',
+    route: '/api/conflicts/queue',
+    send: (cell) => authed(api().get('/api/conflicts/queue'), cell).query({ limit: 200 }),
+    observe: listed(
+      (body) => (body as { conflicts: unknown[] }).conflicts,
+      (item, cell) => (item as { recordId: string }).recordId === H[cell.scope],
+    ),
+    expect: {
+      anonymous: '401',
+      worker: same('403'),
+      leader: ['200:listed', '200:hidden'],
+      handler: same('403'),
+      admin: ['200:listed', '200:hidden'],
+    },
+  },
+  {
+    method: 'POST',
+    route: '/api/conflicts/resolve',
+    variant: 'keep (idempotent: every allowed cell gets the first decision)',
+    send: (cell) =>
+      authed(api().post('/api/conflicts/resolve'), cell).send({
+        recordId: H[cell.scope],
+        field: 'notes',
+        loserStamp: CONFLICT_LOSER,
+        decision: 'keep',
+      }),
+    expect: {
+      anonymous: '401',
+      worker: same('403'),
+      leader: ['200', '404'],
+      handler: same('403'),
+      admin: ['200', '404'],
+    },
+  },
+  {
     method: 'PUT',
     route: '/api/photos/:sha256',
     variant: 'a first chunk (uploads are not scoped: the bytes are readable only through photo records)',
@@ -482,6 +519,19 @@ beforeAll(async () => {
       ]),
     )
   expect(pushResponseSchema.parse(seeded.body).results.every((r) => r.status === 'applied')).toBe(true)
+  // A conflict on each household (two edits of `notes` from the same base) for the conflict review queue.
+  const conflicted = await request(server.app)
+    .post('/api/sync/push')
+    .set(bearer(root))
+    .send(
+      pushBody(rootDevice, [
+        ...SCOPES.map((scope, i) => editOp(20 + i, H[scope], CONFLICT_LOSER, { notes: '甲' }, { notes: s })),
+        ...SCOPES.map((scope, i) =>
+          editOp(22 + i, H[scope], stamp(-300_000, rootDevice), { notes: '乙' }, { notes: s }),
+        ),
+      ]),
+    )
+  expect(pushResponseSchema.parse(conflicted.body).results.every((r) => r.status === 'applied')).toBe(true)
   // A photo in each scope: its bytes uploaded, and a photo record pointing at them.
   for (const [i, scope] of SCOPES.entries()) {
     const bytes = await sharp({

@@ -150,6 +150,26 @@ describe('new record kinds over scoped sync', () => {
       'forbidden',
     ])
   })
+
+  it('a visit names only the user who records it as its visitor', async () => {
+    const me = await addUser(server, 'worker', 'worker', [GRID_A])
+    const other = await addUser(server, 'worker2', 'worker', [GRID_A])
+    const token = await login(server, 'worker', 'device-worker-1')
+    const s = stamp(-10_000, 'device-worker-1')
+    const { visit } = newKinds(GRID_A, id(1))
+    const res = pushResponseSchema.parse(
+      (
+        await push(server, token, 'device-worker-1', [
+          createOp(1, id(5), s, { ...visit, visitorId: me.id, visitorName: me.displayName }, 'visit'),
+          createOp(2, id(6), s, { ...visit, visitorId: other.id, visitorName: other.displayName }, 'visit'),
+        ])
+      ).body,
+    )
+    expect(res.results.map((r) => (r.status === 'refused' ? [r.code, r.field] : r.status))).toEqual([
+      'applied',
+      ['forbidden', 'visitorId'],
+    ])
+  })
 })
 
 describe('migration 004_field_capture', () => {

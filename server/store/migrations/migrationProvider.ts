@@ -3,6 +3,7 @@ import * as m001 from './001_initial.ts'
 import * as m002 from './002_accounts.ts'
 import * as m003 from './003_record_exits.ts'
 import * as m004 from './004_field_capture.ts'
+import * as m005 from './005_conflict_resolutions.ts'
 
 /** In-code provider: the migrations travel inside the server bundle, no directory scanning. */
 export const migrationProvider: MigrationProvider = {
@@ -11,5 +12,6 @@ export const migrationProvider: MigrationProvider = {
     '002_accounts': m002,
     '003_record_exits': m003,
     '004_field_capture': m004,
+    '005_conflict_resolutions': m005,
   }),
 }

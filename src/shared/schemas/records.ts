@@ -215,6 +215,9 @@ export const visitSchema = z.strictObject({
   targetId: z.uuid(),
   visitedAt: z.number().int().positive(),
   notes: optionalText(2000),
+  /** Who visited (走访人): the user who recorded it, as the server checks; the name as it was then. */
+  visitorId: z.string().min(1).max(64).nullable().optional(),
+  visitorName: optionalText(50),
 })
 export type Visit = z.infer<typeof visitSchema>
 
