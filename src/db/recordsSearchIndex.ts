@@ -63,10 +63,30 @@ export function createRecordsSearchIndex(db: Dexie, source: RecordsSource): Sear
     const native = trans as unknown as Partial<IDBTransaction>
     native.addEventListener?.('complete', () => {
       index.apply(committed)
-      const message: Message = committed.cleared ? { cleared: true } : { ids: [...committed.records.keys()] }
-      if (channelOpen) channel?.postMessage(message)
+      tellOtherTabs(committed)
     })
     return pending
+  }
+
+  // Other tabs hear of writes in one message per task, after the writer's own code has gone on (a save is not
+  // slowed by it; a pull page's thousand records are one message). A clear makes them reload everything anyway.
+  let outgoing: { ids: Set<string>; cleared: boolean } | null = null
+  function tellOtherTabs(committed: Pending) {
+    if (!channelOpen) return
+    if (!outgoing) {
+      outgoing = { ids: new Set(), cleared: false }
+      setTimeout(() => {
+        const message: Message | null = outgoing?.cleared
+          ? { cleared: true }
+          : outgoing
+            ? { ids: [...outgoing.ids] }
+            : null
+        outgoing = null
+        if (message && channelOpen) channel?.postMessage(message)
+      }, 0)
+    }
+    if (committed.cleared) outgoing.cleared = true
+    for (const id of committed.records.keys()) outgoing.ids.add(id)
   }
 
   if (channel) {
