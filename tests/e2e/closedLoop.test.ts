@@ -2,7 +2,7 @@
  * The closed loop (闭环) in a real Chromium, one incident from report to closure across three devices: a worker
  * reports it offline and syncs; a leader accepts and dispatches it to the handler; the handler reports it handled;
  * the worker verifies it on site offline and syncs; the leader closes it. Its timeline shows every step with who and
- * when, and the leader's map draws it.
+ * when, the leader's map draws it and the dashboard counts it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
@@ -79,7 +79,7 @@ async function takeStep(page: Page, action: string, fill?: () => Promise<void>):
 const statusOf = (page: Page) => page.getByTestId('workflow-panel').getAttribute('data-status')
 
 describe('the closed loop across a worker, a leader and a handler', () => {
-  it('takes an incident from an offline report to closure, with its timeline and on the map', async () => {
+  it('takes an incident from an offline report to closure, with its timeline, on the map and on the dashboard', async () => {
     const worker = loginFor(server, 'worker')
     const leader = loginFor(server, 'leader')
     const handler = loginFor(server, 'handler')
@@ -147,7 +147,8 @@ describe('the closed loop across a worker, a leader and a handler', () => {
     await expect.poll(() => unsyncedCount(phone.page), { timeout: 30_000 }).toBe(0)
     expect(await phone.page.getByTestId('refused-item').count()).toBe(0)
 
-    // 5. The leader closes it.
+    // 5. The leader closes it (the dashboard counts one closed incident more afterwards).
+    const closedBefore = await closedOnDashboard(desk.page, server.url)
     await openIncident(desk.page, incidentId, 'verified')
     await takeStep(desk.page, 'close')
     await expect.poll(() => statusOf(desk.page)).toBe('closed')
@@ -196,6 +197,18 @@ describe('the closed loop across a worker, a leader and a handler', () => {
     await desk.page.getByTestId('map-filter-done').click()
     await desk.page.locator(`path.gp-id-${incidentId}`).waitFor({ state: 'attached', timeout: 30_000 })
 
+    // The leader's dashboard counts it among the closed.
+    expect(await closedOnDashboard(desk.page, server.url)).toBe(closedBefore + 1)
+
     for (const used of [phone, desk, office]) expect(used.cspViolations).toEqual([])
   })
 })
+
+/** The number of closed incidents on the dashboard (统计分析), reported in its default date range. */
+async function closedOnDashboard(page: Page, url: string): Promise<number> {
+  await page.goto(`${url}/dashboard`)
+  const figures = page.getByTestId('dash-by-status')
+  await figures.waitFor()
+  const closed = figures.locator('li[data-key="closed"]')
+  return (await closed.count()) === 0 ? 0 : Number(await closed.getAttribute('data-count'))
+}
