@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely'
+import { Kysely, Migrator, SqliteDialect, sql, type SqliteDatabase } from 'kysely'
 import type { Selectable } from 'kysely'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import type { Stamp } from '#shared/sync/hlc.ts'
@@ -954,6 +954,26 @@ function deviceOf(r: {
   }
 }
 
+/**
+ * better-sqlite3 compiles a statement on every `prepare`, and Kysely prepares one per query: keep them by their SQL
+ * text (a few hundred distinct queries at most) so that each is compiled once per process.
+ */
+function withStatementCache(sqlite: Database.Database, max = 1000): SqliteDatabase {
+  const statements = new Map<string, Database.Statement>()
+  return {
+    close: () => sqlite.close(),
+    prepare(source) {
+      let statement = statements.get(source)
+      if (!statement) {
+        if (statements.size >= max) statements.delete(statements.keys().next().value as string)
+        statement = sqlite.prepare(source)
+        statements.set(source, statement)
+      }
+      return statement
+    },
+  }
+}
+
 function photoOf(row: Selectable<PhotosTable>): PhotoRow {
   return {
     sha256: row.sha256,
@@ -1026,7 +1046,9 @@ export class SqliteSyncStore extends SqliteOps implements SyncStore {
     sqlite.pragma('synchronous = FULL')
     sqlite.pragma('foreign_keys = ON')
     sqlite.pragma('busy_timeout = 5000')
-    return new SqliteSyncStore(new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) }))
+    return new SqliteSyncStore(
+      new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }),
+    )
   }
 
   /** Bring the schema up to date; throws with the failing migration's name. */
