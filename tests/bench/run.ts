@@ -5,17 +5,20 @@
 import { createServer } from 'node:http'
 import { readFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
+import { gzipSync } from 'node:zlib'
 import { extname, join, resolve } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { build } from 'vite'
 import { openDevice } from '../e2e/harness.ts'
 import { measureShell } from './shellSize.ts'
+import { benchHousehold } from './households.ts'
 import {
   startTestServer,
   addUser,
   login,
   createOp,
-  householdFields,
+  GRID_A,
+  GRID_B,
   stamp,
   pushBody,
 } from '../fixtures/serverHarness.ts'
@@ -39,6 +42,8 @@ async function oneRun(): Promise<{
   pull: number
   wirePushPerRecord: number
   wirePullPerRecord: number
+  wirePushGzipPerRecord: number
+  wirePullGzipPerRecord: number
 }> {
   const server = await startTestServer()
   server.clock.now = Date.now()
@@ -54,14 +59,17 @@ async function oneRun(): Promise<{
         i + 1,
         uuid(i + 1),
         stamp(i + 1, deviceId),
-        householdFields({ address: `天荒坪镇余村竹海路 ${i} 号` }),
+        // Varied, realistic households (names, phones, addresses), so that gzip sizes mean something.
+        { ...benchHousehold(i), gridId: i % 2 ? GRID_A : GRID_B },
       ),
     )
     let pushBytes = 0
+    let pushGzipBytes = 0
     const t0 = performance.now()
     for (let i = 0; i < ops.length; i += MAX_PUSH_OPS) {
       const body = JSON.stringify(pushBody(deviceId, ops.slice(i, i + MAX_PUSH_OPS)))
       pushBytes += Buffer.byteLength(body)
+      pushGzipBytes += gzipSync(body).length
       const response = await fetch(`${base}/api/sync/push`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -75,6 +83,7 @@ async function oneRun(): Promise<{
     // Another device of the same user pulls everything (the deviceId must match its session's).
     const puller = await login(server, 'bench', 'bench-device-2')
     let pullBytes = 0
+    let pullGzipBytes = 0
     const t1 = performance.now()
     for (let since = 0, more = true; more;) {
       const query = `deviceId=bench-device-2&since=${since}&limit=1000&protocol=${PROTOCOL_VERSION}`
@@ -84,12 +93,20 @@ async function oneRun(): Promise<{
       const text = await response.text()
       if (!response.ok) throw new Error(`pull failed: ${response.status} ${text}`)
       pullBytes += Buffer.byteLength(text)
+      pullGzipBytes += gzipSync(text).length
       const page = JSON.parse(text) as { cursor: number; more: boolean }
       since = page.cursor
       more = page.more
     }
     const pull = RECORDS / ((performance.now() - t1) / 1000)
-    return { ingest, pull, wirePushPerRecord: pushBytes / RECORDS, wirePullPerRecord: pullBytes / RECORDS }
+    return {
+      ingest,
+      pull,
+      wirePushPerRecord: pushBytes / RECORDS,
+      wirePullPerRecord: pullBytes / RECORDS,
+      wirePushGzipPerRecord: pushGzipBytes / RECORDS,
+      wirePullGzipPerRecord: pullGzipBytes / RECORDS,
+    }
   } finally {
     listener.close()
     await server.close()
@@ -158,6 +175,11 @@ const rows: Row[] = [
     name: 'bytes on the wire per household, pull (uncompressed JSON)',
     value: `${Math.round(median(runs.map((r) => r.wirePullPerRecord)))} B`,
     goal: '',
+  },
+  {
+    name: 'bytes on the wire per household, gzip (pulls are served gzipped), push / pull',
+    value: `${Math.round(median(runs.map((r) => r.wirePushGzipPerRecord)))} B / ${Math.round(median(runs.map((r) => r.wirePullGzipPerRecord)))} B`,
+    goal: 'half of PouchDB’s (proof issue)',
   },
   {
     name: `device (Chromium, IndexedDB): ${device.n} households through the pull path, pages of 1,000`,

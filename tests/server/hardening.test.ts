@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import request from 'supertest'
 import { apiErrorSchema } from '#shared/sync/protocol.ts'
 import { basemapSource, cspDirectives } from '../../server/http/securityHeaders.ts'
-import { PASSWORD, addUser, bearer, login, startTestServer } from '../fixtures/serverHarness.ts'
+import { COUNTY, PASSWORD, addUser, bearer, login, startTestServer } from '../fixtures/serverHarness.ts'
 import type { TestServer } from '../fixtures/serverHarness.ts'
 
 let server: TestServer
@@ -108,5 +108,29 @@ describe('JSON only', () => {
       .set('Content-Type', 'application/json; charset=utf-8')
       .send(JSON.stringify({ username: 'alice', password: PASSWORD, deviceId: 'device-a-0001' }))
     expect(json.status).toBe(200)
+  })
+})
+
+describe('compression', () => {
+  it('gzips a large JSON answer for a client that accepts it, and sends it plain to one that does not', async () => {
+    // An admin of the county gets every area with its polygon: a few KB.
+    await addUser(server, 'root', 'admin', [COUNTY])
+    const token = await login(server, 'root', 'device-root-1')
+    const zipped = await request(server.app)
+      .get('/api/areas')
+      .set(bearer(token))
+      .set('Accept-Encoding', 'gzip')
+    expect(zipped.status).toBe(200)
+    expect(
+      Number(zipped.headers['content-length'] ?? 0) || JSON.stringify(zipped.body).length,
+    ).toBeGreaterThan(1024)
+    expect(zipped.headers['content-encoding']).toBe('gzip')
+    expect(zipped.headers['vary']).toMatch(/Accept-Encoding/i)
+    const plain = await request(server.app)
+      .get('/api/areas')
+      .set(bearer(token))
+      .set('Accept-Encoding', 'identity')
+    expect(plain.headers['content-encoding']).toBeUndefined()
+    expect(plain.body).toEqual(zipped.body)
   })
 })
