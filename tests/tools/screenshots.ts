@@ -40,6 +40,51 @@ try {
   await page.getByTestId('map').waitFor()
   await page.waitForTimeout(1500)
   await page.screenshot({ path: `${outDir}/map.png` })
+
+  // A town leader's workbench on a second device: an incident's steps, the clustered map, the dashboard.
+  const desk = await openDevice()
+  try {
+    const leader = loginFor(server, 'leader')
+    const lp = desk.page
+    await lp.goto(`${server.url}/login`)
+    await lp.getByTestId('login-username').fill(leader.username)
+    await lp.getByTestId('login-password').fill(leader.password)
+    await lp.getByTestId('login-submit').click()
+    await lp.getByTestId('unsynced-count').waitFor()
+    await lp.waitForFunction(() => !document.querySelector('[data-testid="sync-progress"]'), null, {
+      timeout: 60_000,
+    })
+    // An incident waiting for a leader's step (reported, or verified and ready to close), read from the device.
+    const waiting = await lp.evaluate(
+      () =>
+        new Promise<string | undefined>((done) => {
+          const open = indexedDB.open('gridpatrol')
+          open.onsuccess = () => {
+            const all = open.result.transaction('records').objectStore('records').getAll()
+            all.onsuccess = () =>
+              done(
+                (all.result as { id: string; kind: string; fields: { status?: string } }[]).find(
+                  (r) => r.kind === 'incident' && ['reported', 'verified'].includes(r.fields.status ?? ''),
+                )?.id,
+              )
+          }
+        }),
+    )
+    await lp.goto(`${server.url}/records/incident/${waiting}`)
+    await lp.getByTestId('form-save').waitFor()
+    await lp.waitForTimeout(1500)
+    await lp.screenshot({ path: `${outDir}/incident-steps.png` })
+    await lp.getByTestId('tab-map').click()
+    await lp.getByTestId('map').waitFor()
+    await lp.waitForTimeout(2500)
+    await lp.screenshot({ path: `${outDir}/leader-map.png` })
+    await lp.goto(`${server.url}/dashboard`)
+    await lp.getByTestId('dash-by-status').waitFor()
+    await lp.waitForTimeout(2000)
+    await lp.screenshot({ path: `${outDir}/dashboard.png` })
+  } finally {
+    await desk.close()
+  }
   console.log(`screenshots in ${outDir}`)
 } finally {
   await device.close()
