@@ -260,23 +260,26 @@ export function createSyncService({
       receivedAt: now,
     }))
     await tx.insertWrites(op.id, writes)
-    const history = await tx.listWrites(op.id)
-    const byStamp = new Map(history.map((w) => [`${w.field}\u0000${w.stamp}`, w]))
-    const conflicts = findConflicts(history).map((conflict) => {
-      const loser = byStamp.get(`${conflict.field}\u0000${conflict.loser.stamp}`)
-      if (!loser) throw new Error('conflict loser missing from the history')
-      return {
-        field: conflict.field,
-        type: conflict.type,
-        winnerStamp: conflict.winner.stamp,
-        winnerValue: conflict.winner.value,
-        loserStamp: loser.stamp,
-        loserValue: loser.value,
-        loserDeviceId: loser.deviceId,
-        loserUserId: loser.userId,
-      }
-    })
-    await tx.replaceConflicts(op.id, conflicts, now)
+    // A record's first op makes the only write of each of its fields: it has no conflicts to recompute.
+    if (existing) {
+      const history = await tx.listWrites(op.id)
+      const byStamp = new Map(history.map((w) => [`${w.field}\u0000${w.stamp}`, w]))
+      const conflicts = findConflicts(history).map((conflict) => {
+        const loser = byStamp.get(`${conflict.field}\u0000${conflict.loser.stamp}`)
+        if (!loser) throw new Error('conflict loser missing from the history')
+        return {
+          field: conflict.field,
+          type: conflict.type,
+          winnerStamp: conflict.winner.stamp,
+          winnerValue: conflict.winner.value,
+          loserStamp: loser.stamp,
+          loserValue: loser.value,
+          loserDeviceId: loser.deviceId,
+          loserUserId: loser.userId,
+        }
+      })
+      await tx.replaceConflicts(op.id, conflicts, now)
+    }
 
     const result: OpResult = { seq: op.seq, status: 'applied' }
     await tx.saveAppliedResult(deviceId, op.seq, op.id, result, now)
