@@ -29,6 +29,7 @@ import type {
 } from '#shared/sync/protocol.ts'
 import { badRequest, forbidden, notFound } from '../http/HttpError.ts'
 import type { ConflictRow, StoreOps, StoredRecord, StoredWrite, SyncStore, User } from '../store/SyncStore.ts'
+import { batchedOps } from '../store/batchedOps.ts'
 import { judgeIncidentOp } from './incidentWorkflow.ts'
 import { timelineOf } from './recordTimeline.ts'
 import { scopeKeyOf } from './scopeKey.ts'
@@ -288,8 +289,11 @@ export function createSyncService({
 
   return {
     push(user, deviceId, ops, now) {
-      return store.transaction(async (tx) => {
+      return store.transaction(async (storeTx) => {
+        // The batch's writes go to the store in a few multi-row statements (see batchedOps.ts).
+        const { ops: tx, prefetch, flush } = batchedOps(storeTx)
         await tx.touchDevice(deviceId, user.id, now)
+        await prefetch(deviceId, ops)
         let c = await currentClock(tx)
         const results: OpResult[] = []
         for (const op of ops) {
@@ -302,6 +306,7 @@ export function createSyncService({
           if (outcome.clock) c = outcome.clock
           results.push(outcome.result)
         }
+        await flush()
         c = atNow(c, now)
         const stamp = formatStamp(c)
         await tx.saveClock(stamp)

@@ -15,6 +15,7 @@ import type {
 import { migrationProvider } from './migrations/migrationProvider.ts'
 import type {
   AccessTokenRow,
+  AppliedResultRow,
   Area,
   AuditAction,
   AuditEntry,
@@ -529,23 +530,54 @@ class SqliteOps implements StoreOps {
     return row ? parse<OpResult>(row.result) : null
   }
 
-  async saveAppliedResult(
+  saveAppliedResult(
     deviceId: string,
     opSeq: number,
     recordId: string,
     result: OpResult,
     now: number,
   ): Promise<void> {
-    await this.db
-      .insertInto('applied_ops')
-      .values({
-        device_id: deviceId,
-        op_seq: opSeq,
-        record_id: recordId,
-        result: json(result),
-        applied_at: now,
-      })
-      .execute()
+    return this.saveAppliedResults([{ deviceId, opSeq, recordId, result, appliedAt: now }])
+  }
+
+  async saveAppliedResults(rows: readonly AppliedResultRow[]): Promise<void> {
+    for (const chunk of chunksOf(rows, 1000)) {
+      await this.db
+        .insertInto('applied_ops')
+        .values(
+          chunk.map((row) => ({
+            device_id: row.deviceId,
+            op_seq: row.opSeq,
+            record_id: row.recordId,
+            result: json(row.result),
+            applied_at: row.appliedAt,
+          })),
+        )
+        .execute()
+    }
+  }
+
+  async getRecords(ids: readonly string[]): Promise<StoredRecord[]> {
+    const found: StoredRecord[] = []
+    for (const chunk of chunksOf(ids, 500)) {
+      const rows = await this.db.selectFrom('records').selectAll().where('id', 'in', chunk).execute()
+      found.push(...rows.map(recordOf))
+    }
+    return found
+  }
+
+  async getAppliedResults(deviceId: string, opSeqs: readonly number[]): Promise<Map<number, OpResult>> {
+    const answers = new Map<number, OpResult>()
+    for (const chunk of chunksOf(opSeqs, 500)) {
+      const rows = await this.db
+        .selectFrom('applied_ops')
+        .select(['op_seq', 'result'])
+        .where('device_id', '=', deviceId)
+        .where('op_seq', 'in', chunk)
+        .execute()
+      for (const row of rows) answers.set(row.op_seq, parse<OpResult>(row.result))
+    }
+    return answers
   }
 
   async getRecord(id: string): Promise<StoredRecord | null> {
@@ -553,26 +585,63 @@ class SqliteOps implements StoreOps {
     return row ? recordOf(row) : null
   }
 
-  async saveRecord(record: StoredRecord): Promise<void> {
-    const row = {
-      id: record.id,
-      kind: record.kind,
-      grid_id: record.scope.gridId,
-      village_id: record.scope.villageId,
-      town_id: record.scope.townId,
-      county_id: record.scope.countyId,
-      fields: json(record.fields),
-      stamps: json(record.stamps),
-      deleted: record.deleted ? 1 : 0,
-      seq: record.seq,
-      created_at: record.createdAt,
-      updated_at: record.updatedAt,
+  saveRecord(record: StoredRecord): Promise<void> {
+    return this.saveRecords([record])
+  }
+
+  async saveRecords(records: readonly StoredRecord[]): Promise<void> {
+    for (const chunk of chunksOf(records, 500)) {
+      await this.db
+        .insertInto('records')
+        .values(
+          chunk.map((record) => ({
+            id: record.id,
+            kind: record.kind,
+            grid_id: record.scope.gridId,
+            village_id: record.scope.villageId,
+            town_id: record.scope.townId,
+            county_id: record.scope.countyId,
+            fields: json(record.fields),
+            stamps: json(record.stamps),
+            deleted: record.deleted ? 1 : 0,
+            seq: record.seq,
+            created_at: record.createdAt,
+            updated_at: record.updatedAt,
+          })),
+        )
+        // Every column but id and created_at takes the new row's value.
+        .onConflict((oc) =>
+          oc.column('id').doUpdateSet((eb) => ({
+            kind: eb.ref('excluded.kind'),
+            grid_id: eb.ref('excluded.grid_id'),
+            village_id: eb.ref('excluded.village_id'),
+            town_id: eb.ref('excluded.town_id'),
+            county_id: eb.ref('excluded.county_id'),
+            fields: eb.ref('excluded.fields'),
+            stamps: eb.ref('excluded.stamps'),
+            deleted: eb.ref('excluded.deleted'),
+            seq: eb.ref('excluded.seq'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        )
+        .execute()
     }
-    const { id: _id, created_at: _created, ...changes } = row
+  }
+
+  async lastSeq(): Promise<number> {
+    const row = await this.db
+      .selectFrom('server_state')
+      .select('seq')
+      .where('id', '=', 1)
+      .executeTakeFirstOrThrow()
+    return row.seq
+  }
+
+  async advanceSeq(seq: number): Promise<void> {
     await this.db
-      .insertInto('records')
-      .values(row)
-      .onConflict((oc) => oc.column('id').doUpdateSet(changes))
+      .updateTable('server_state')
+      .set((eb) => ({ seq: eb.fn('max', [eb.ref('seq'), eb.val(seq)]) }))
+      .where('id', '=', 1)
       .execute()
   }
 
@@ -586,13 +655,20 @@ class SqliteOps implements StoreOps {
     return row.seq
   }
 
-  async insertWrites(recordId: string, writes: readonly StoredWrite[]): Promise<void> {
-    if (writes.length === 0) return
+  insertWrites(recordId: string, writes: readonly StoredWrite[]): Promise<void> {
+    return this.insertWritesOf(writes.map((write) => ({ ...write, recordId })))
+  }
+
+  async insertWritesOf(writes: readonly (StoredWrite & { recordId: string })[]): Promise<void> {
+    for (const chunk of chunksOf(writes, 1000)) await this.insertWriteRows(chunk)
+  }
+
+  private async insertWriteRows(writes: readonly (StoredWrite & { recordId: string })[]): Promise<void> {
     await this.db
       .insertInto('field_writes')
       .values(
         writes.map((w) => ({
-          record_id: recordId,
+          record_id: w.recordId,
           field: w.field,
           stamp: w.stamp,
           base: w.base,
@@ -952,6 +1028,13 @@ function deviceOf(r: {
     wipeRequestedAt: r.wipe_requested_at,
     wipedAt: r.wiped_at,
   }
+}
+
+/** `items` in runs of at most `size` (a multi-row insert stays under SQLite's limit of bound values). */
+function chunksOf<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = []
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size))
+  return chunks
 }
 
 /**

@@ -211,6 +211,15 @@ export interface PhotoRow {
   complete: boolean
 }
 
+/** The answer a device got for one op (see saveAppliedResult). */
+export interface AppliedResultRow {
+  deviceId: string
+  opSeq: number
+  recordId: string
+  result: OpResult
+  appliedAt: number
+}
+
 /** What the services may do with storage, inside or outside a transaction. */
 export interface StoreOps {
   // Areas
@@ -295,6 +304,20 @@ export interface StoreOps {
   saveRecord(record: StoredRecord): Promise<void>
   /** The next server change sequence number (strictly increasing, never reused). */
   nextSeq(): Promise<number>
+  /** The last server change sequence number handed out (for a batch that hands out the next ones itself). */
+  lastSeq(): Promise<number>
+  /** Record that numbers up to `seq` were handed out (never moves backwards). */
+  advanceSeq(seq: number): Promise<void>
+  /** Many records at once (the ones that exist). */
+  getRecords(ids: readonly string[]): Promise<StoredRecord[]>
+  /** The answers already given to some of a device's ops, by op seq. */
+  getAppliedResults(deviceId: string, opSeqs: readonly number[]): Promise<Map<number, OpResult>>
+  /** Insert or replace many records at once. */
+  saveRecords(records: readonly StoredRecord[]): Promise<void>
+  /** Add many records' writes at once (a write already there is ignored, as in insertWrites). */
+  insertWritesOf(writes: readonly (StoredWrite & { recordId: string })[]): Promise<void>
+  /** Remember many answers at once. */
+  saveAppliedResults(rows: readonly AppliedResultRow[]): Promise<void>
   /** Add writes to the record's history; a write already there (same field and stamp) is ignored. */
   insertWrites(recordId: string, writes: readonly StoredWrite[]): Promise<void>
   listWrites(recordId: string): Promise<StoredWrite[]>

@@ -323,10 +323,9 @@ describe('push', () => {
     const failing = Object.create(store) as SyncStore
     failing.transaction = (fn) =>
       store.transaction((tx) => {
-        let calls = 0
+        // The batch's records are written, then its field writes fail.
         const wrapped = Object.create(tx) as StoreOps
-        wrapped.insertWrites = (...args) =>
-          ++calls === 2 ? Promise.reject(new Error('disk full')) : tx.insertWrites(...args)
+        wrapped.insertWritesOf = () => Promise.reject(new Error('disk full'))
         return fn(wrapped)
       })
     const app = createApp({
