@@ -1,5 +1,6 @@
 /**
- * Routes. The map and admin routes are lazy so that Leaflet and the admin screens stay out of the main chunk. Every
+ * Routes. Only login and home are in the main chunk: every other screen (lists, forms, map, admin, dashboard) is lazy,
+ * so the first screen loads less (the service worker precaches every chunk, so they all open offline). Every
  * route but /login needs a session; a session restored from IndexedDB counts (the app works offline on its cached
  * session). Routes a role may not use (a handler's households and places, a non-admin's /admin) redirect home: the
  * server refuses them anyway, the UI only hides them (#shared/domain/permissions.ts is the one table).
@@ -13,9 +14,6 @@ import { canReviewConflicts } from '#shared/schemas/conflictQueue.ts'
 import { useSessionStore } from './stores/useSessionStore.ts'
 import LoginView from './views/LoginView.vue'
 import HomeView from './views/HomeView.vue'
-import RecordListView from './views/RecordListView.vue'
-import RecordFormView from './views/RecordFormView.vue'
-import SettingsView from './views/SettingsView.vue'
 import NotFoundView from './views/NotFoundView.vue'
 
 export type TabName = 'home' | RecordKind | 'map'
@@ -64,6 +62,9 @@ const kindProps = (route: RouteLocationNormalized) => ({
 const checkKind = (to: RouteLocationNormalized) =>
   isKind(to.params.kind) ? true : { name: 'not-found' as const }
 
+const RecordListView = () => import('./views/RecordListView.vue')
+const RecordFormView = () => import('./views/RecordFormView.vue')
+
 export const routes: RouteRecordRaw[] = [
   { path: '/login', name: 'login', component: LoginView, meta: { public: true } },
   { path: '/', name: 'home', component: HomeView },
@@ -91,7 +92,12 @@ export const routes: RouteRecordRaw[] = [
     meta: { back: true },
   },
   { path: '/map', name: 'map', component: () => import('./views/MapView.vue') },
-  { path: '/settings', name: 'settings', component: SettingsView, meta: { back: true } },
+  {
+    path: '/settings',
+    name: 'settings',
+    component: () => import('./views/SettingsView.vue'),
+    meta: { back: true },
+  },
   {
     path: '/conflicts',
     name: 'conflicts',
