@@ -102,7 +102,8 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
       return db.transaction('rw', [db.records, db.outbox, db.refused, db.meta], async () => {
         const ids = [...new Set(page.records.map((record) => record.id))]
         const [locals, queued, refused] = await Promise.all([
-          db.records.bulkGet(ids),
+          // One cursor over the sorted ids, not a request per id: on a first pull most of them are new.
+          db.records.where(':id').anyOf(ids).toArray(),
           ids.length ? db.outbox.where('id').anyOf(ids).toArray() : [],
           ids.length ? db.refused.where('id').anyOf(ids).toArray() : [],
         ])
