@@ -46,6 +46,17 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
     await db.records.bulkPut(updated)
   }
 
+  /**
+   * The stored records among `ids`. An id above the highest stored one cannot be stored, so it is not looked up: on a
+   * first pull (ids mostly ascending) that skips nearly every read. (One cursor over the sorted ids is no better: it
+   * is far slower when the ids are scattered among many stored records, as on later pulls.)
+   */
+  async function localRecords(ids: readonly string[]): Promise<(LocalRecord | undefined)[]> {
+    const highest = (await db.records.orderBy(':id').lastKey()) as string | undefined
+    const maybeStored = highest === undefined ? [] : ids.filter((id) => id <= highest)
+    return maybeStored.length === 0 ? [] : db.records.bulkGet(maybeStored)
+  }
+
   return {
     deviceId: () => db.ensureDeviceId(makeDeviceId),
 
@@ -102,8 +113,7 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
       return db.transaction('rw', [db.records, db.outbox, db.refused, db.meta], async () => {
         const ids = [...new Set(page.records.map((record) => record.id))]
         const [locals, queued, refused] = await Promise.all([
-          // One cursor over the sorted ids, not a request per id: on a first pull most of them are new.
-          db.records.where(':id').anyOf(ids).toArray(),
+          localRecords(ids),
           ids.length ? db.outbox.where('id').anyOf(ids).toArray() : [],
           ids.length ? db.refused.where('id').anyOf(ids).toArray() : [],
         ])
