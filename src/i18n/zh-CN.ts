@@ -1,4 +1,4 @@
-import { STEP_FIELD_NAMES } from '#shared/domain/workflow.ts'
+import { STATUS_NAMES, STEP_FIELD_NAMES } from '#shared/domain/workflow.ts'
 
 /** Simplified Chinese: the first language. Every other locale has exactly these keys (see en.ts). */
 export const zhCN = {
@@ -407,19 +407,8 @@ export const zhCN = {
       urgent: '紧急',
       complex: '复杂',
     },
-    status: {
-      reported: '已上报',
-      accepted: '已受理',
-      voided: '已作废',
-      dispatched: '已派遣',
-      in_progress: '处置中',
-      handled: '已办结',
-      verified: '已核查',
-      returned: '已退回',
-      closed: '已结案',
-      rated: '已评价',
-      parked: '挂账',
-    },
+    // The same names the server's refusal reasons use.
+    status: { ...STATUS_NAMES },
   },
   incident: {
     subcategories: {
