@@ -4,11 +4,16 @@
  * lists and local saves (the in-memory search index's first load is timed apart). Exposed as `window.gridpatrolBench.run(n)`; tests/bench/run.ts drives it.
  */
 import { formatStamp } from '#shared/sync/hlc.ts'
-import { PROTOCOL_VERSION, type ServerRecord } from '#shared/sync/protocol.ts'
+import { MAX_PUSH_OPS, PROTOCOL_VERSION, type ServerRecord } from '#shared/sync/protocol.ts'
 import { GridPatrolDb } from '../../../src/db/GridPatrolDb.ts'
 import { createDexieLocalStore } from '../../../src/db/dexieLocalStore.ts'
 import { createRecordRepository } from '../../../src/db/recordRepository.ts'
 import { listPage, searchRecords } from '../../../src/db/recordQueries.ts'
+import type { StoredSession } from '../../../src/db/GridPatrolDb.ts'
+import { SyncEngine } from '../../../src/sync/SyncEngine.ts'
+import { createApiClient } from '../../../src/sync/apiClient.ts'
+import { createHttpTransport } from '../../../src/sync/httpTransport.ts'
+import { sessionTokenStore } from '../../../src/stores/services.ts'
 import { queryTerms } from '../../../src/db/searchText.ts'
 import { benchHousehold, GRIDS } from '../households.ts'
 
@@ -139,9 +144,53 @@ async function run(n: number) {
   }
 }
 
-declare global {
-  interface Window {
-    gridpatrolBench: { run: typeof run }
+/**
+ * Push of `n` edits made offline, end to end: the records are created on the device (timed apart), then the app's own
+ * sync engine, HTTP transport and API client push them to the real server this page is served from (same origin).
+ */
+async function pushRun(options: { session: StoredSession; deviceId: string; grids: string[]; n: number }) {
+  const db = new GridPatrolDb(`bench-push-${Date.now()}`)
+  await db.setMeta('deviceId', options.deviceId)
+  await db.setMeta('session', options.session)
+  let counter = 0
+  const newId = () => `0190c000-0000-7000-8000-${String(++counter).padStart(12, '0')}`
+  const deps = { now: () => Date.now(), newId }
+  const repository = createRecordRepository(db, deps)
+  const t0 = performance.now()
+  for (let i = 0; i < options.n; i++) {
+    await repository.create('household', {
+      ...benchHousehold(i),
+      gridId: options.grids[i % options.grids.length]!,
+    })
+  }
+  const captureSeconds = (performance.now() - t0) / 1000
+  const client = createApiClient({ session: sessionTokenStore(() => db, newId) })
+  const engine = new SyncEngine({
+    store: createDexieLocalStore(db, deps),
+    transport: createHttpTransport(client),
+    now: deps.now,
+    pushBatchSize: MAX_PUSH_OPS,
+  })
+  const t1 = performance.now()
+  let pushedAt = 0
+  const summary = await engine.sync((progress) => {
+    if (progress.phase === 'pull' && pushedAt === 0) pushedAt = performance.now()
+  })
+  const syncSeconds = (performance.now() - t1) / 1000
+  db.close()
+  await db.delete()
+  return {
+    n: options.n,
+    captureSeconds,
+    pushSeconds: (pushedAt - t1) / 1000,
+    syncSeconds,
+    pushed: summary.pushed,
   }
 }
-window.gridpatrolBench = { run }
+
+declare global {
+  interface Window {
+    gridpatrolBench: { run: typeof run; pushRun: typeof pushRun }
+  }
+}
+window.gridpatrolBench = { run, pushRun }
