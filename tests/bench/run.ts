@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net'
 import { build } from 'vite'
 import { openDevice } from '../e2e/harness.ts'
 import { measureShell } from './shellSize.ts'
+import { loadRun } from './load.ts'
 import { benchHousehold } from './households.ts'
 import {
   startTestServer,
@@ -193,6 +194,7 @@ const runs = []
 for (let i = 0; i < RUNS; i++) runs.push(await oneRun())
 const device = await deviceRun(DEVICE_RECORDS)
 const pushed = await pushEndToEnd(PUSH_EDITS)
+const load = await loadRun(Number(process.env.BENCH_LOAD_DEVICES ?? 500), 3)
 const ms = (x: number) => `${x.toFixed(2)} ms`
 const rows: Row[] = [
   {
@@ -260,6 +262,11 @@ rows.push({
   name: `push of ${pushed.n} edits made offline, end to end (device in Chromium → HTTP → server, batches of ${MAX_PUSH_OPS})`,
   value: `${pushed.pushSeconds.toFixed(1)} s (${pushed.pushed} applied; the whole sync with its pull ${pushed.syncSeconds.toFixed(1)} s; capturing them ${pushed.captureSeconds.toFixed(1)} s)`,
   goal: '≤ 3 s (proof issue)',
+})
+rows.push({
+  name: `load: ${load.devices} phones, each with its own grid, all syncing at once (push 5 + pull their deltas), ${load.rounds} rounds: p50 / p99, errors`,
+  value: `${Math.round(load.p50)} ms / ${Math.round(load.p99)} ms, ${load.errors} errors of ${load.requests}`,
+  goal: 'p99 ≤ 300 ms, 0 errors (proof issue)',
 })
 rows.push(...(await import('./cluster.ts')).clusterBenchRows())
 const shell = await measureShell()
