@@ -205,6 +205,8 @@ export class GridPatrolDb extends Dexie {
     this.version(5).stores({
       records: 'id, [kind+deleted+updatedAt], [kind+parentId], [kind+dupKey]',
     })
+    // v6: staged photo bytes are indexed, so the sweep at start reads only those, not every photo's bytes.
+    this.version(6).stores({ photoBlobs: 'sha256, uploaded, staged' })
   }
 
   /** Every table holding a user's data (all but `meta`): what a logout of another user or a remote wipe clears. */

@@ -213,7 +213,7 @@ export async function dropStagedPhotos(db: GridPatrolDb, only?: readonly string[
     }
     const candidates = only
       ? (await db.photoBlobs.bulkGet([...only])).filter((row) => row !== undefined)
-      : await db.photoBlobs.filter((row) => row.staged === 1).toArray()
+      : await db.photoBlobs.where('staged').equals(1).toArray()
     const dropped = candidates
       .filter((row) => row.staged === 1 && !listed.has(row.sha256))
       .map((row) => row.sha256)
