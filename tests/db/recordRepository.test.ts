@@ -4,7 +4,8 @@ import { parseStamp } from '#shared/sync/hlc.ts'
 import type { GridPatrolDb } from '../../src/db/GridPatrolDb.ts'
 import { ValidationError } from '../../src/db/recordRepository.ts'
 import { FakeServer } from './fakeServer.ts'
-import { GRID, household, testDevice } from './testDevice.ts'
+import { GRID, T0, household, testDevice } from './testDevice.ts'
+import { PROTOCOL_VERSION } from '#shared/sync/protocol.ts'
 
 const opened: GridPatrolDb[] = []
 const device = (name?: string) => {
@@ -169,5 +170,47 @@ describe('recordRepository', () => {
     await third.repo.update('household', id, { memberCount: 5 })
     expect((await third.db.outbox.toArray()).map((op) => op.seq)).toEqual([4, 5])
     expect(await third.db.getMeta('lastOpSeq')).toBe(5)
+  })
+
+  it('two tabs on one database never issue the same seq or stamp, however their saves interleave', async () => {
+    const tabA = device()
+    const tabB = device(tabA.name)
+    const id = await tabA.repo.create('household', household())
+    let saves = 1
+    for (let i = 0; i < 10; i++) {
+      // Taking turns: each tab's guess of the clock is stale after the other's save, and the stale save is retried.
+      await tabA.repo.update('household', id, { memberCount: 1 + i })
+      await tabB.repo.create('household', household({ headName: `乙${i}` }))
+      // And at once: their transactions queue behind each other.
+      await Promise.all([
+        tabA.repo.update('household', id, { notes: `甲${i}` }),
+        tabB.repo.create('household', household({ headName: `丙${i}` })),
+      ])
+      saves += 4
+    }
+    const ops = await tabA.db.outbox.orderBy(':id').toArray()
+    expect(ops).toHaveLength(saves)
+    expect(ops.map((op) => op.seq)).toEqual(Array.from({ length: ops.length }, (_, i) => i + 1))
+    const stamps = ops.map((op) => op.stamp)
+    expect(new Set(stamps).size).toBe(stamps.length)
+    expect([...stamps].sort()).toEqual(stamps)
+    expect(await tabB.db.getMeta('lastOpSeq')).toBe(ops.length)
+  })
+
+  it('stamps an edit after a clock it received from the server, even though the tab had a guess of its own', async () => {
+    const { db, repo, store } = device()
+    const id = await repo.create('household', household())
+    const ahead = `${T0 + 3_600_000}:0000:server`
+    await store.applyPullPage({
+      protocol: PROTOCOL_VERSION,
+      clock: ahead,
+      records: [],
+      cursor: 0,
+      more: false,
+      scopeKey: 'k',
+    })
+    await repo.update('household', id, { memberCount: 7 })
+    const [, edit] = await db.outbox.orderBy(':id').toArray()
+    expect(edit!.stamp > ahead).toBe(true)
   })
 })
