@@ -12,6 +12,7 @@ import {
   stamp,
 } from '../fixtures/serverHarness.ts'
 import type { TestServer } from '../fixtures/serverHarness.ts'
+import { LAST_SEEN_RESOLUTION_MS } from '../../server/services/syncService.ts'
 
 const A = 'device-a-0001'
 const ids = [1, 2, 3, 4, 5].map((n) => `01900000-0000-7000-8000-00000000000${n}`)
@@ -72,12 +73,20 @@ describe('pull', () => {
     expect(all.records.map((r) => r.seq)).toEqual([2, 3, 4, 5, 6])
   })
 
-  it('carries the server clock and records the device as seen', async () => {
-    server.clock.now += 5000
+  it('carries the server clock and records the device as seen, at most once a minute (a pull writes nothing else)', async () => {
+    const seenAt = async () =>
+      (await server.store.kysely.selectFrom('devices').selectAll().executeTakeFirstOrThrow()).last_seen_at
+    server.clock.now += LAST_SEEN_RESOLUTION_MS
     const res = await page(0, 1)
     expect(res.clock.startsWith(String(server.clock.now))).toBe(true)
-    const device = await server.store.kysely.selectFrom('devices').selectAll().executeTakeFirstOrThrow()
-    expect(device).toMatchObject({ id: A, last_seen_at: server.clock.now })
+    const seen = server.clock.now
+    expect(await seenAt()).toBe(seen)
+    server.clock.now += LAST_SEEN_RESOLUTION_MS - 1
+    await page(0, 1)
+    expect(await seenAt()).toBe(seen)
+    server.clock.now += 1
+    await page(0, 1)
+    expect(await seenAt()).toBe(server.clock.now)
   })
 
   it('does not re-send a record when an op changed nothing', async () => {
