@@ -21,7 +21,7 @@ import type { Op, RefusalCode } from '#shared/sync/protocol.ts'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import type { AreaLevel } from '#shared/domain/areaCodes.ts'
 import type { AppConfig, Polygon, SessionTokens, SessionUser } from '#shared/schemas/api.ts'
-import { derivedColumns } from './searchText.ts'
+import { parentIdOf } from './searchText.ts'
 import type { SearchIndex } from './SearchIndex.ts'
 import { createRecordsSearchIndex } from './recordsSearchIndex.ts'
 
@@ -43,9 +43,9 @@ export interface LocalRecord {
   pending: 0 | 1
   /** Remote writes held back from fields with unacknowledged local ops. */
   held?: RecordState
-  /** Derived: the household of a member, the target of a visit, the owner of a photo ('' otherwise). */
+  /** Derived: the household of a member, the target of a visit, the owner of a photo; absent otherwise. */
   parentId?: string
-  /** Derived (see searchText.ts): what a likely duplicate shares; absent when nothing (no index entry then). */
+  /** No longer written (v7): rows stored by v4–v6 may still carry it. */
   dupKey?: string | undefined
 }
 
@@ -183,7 +183,8 @@ export class GridPatrolDb extends Dexie {
           .table('records')
           .toCollection()
           .modify((record: LocalRecord) => {
-            Object.assign(record, derivedColumns(record.kind, record.fields, record.deleted))
+            const parentId = parentIdOf(record.kind, record.fields)
+            if (parentId) record.parentId = parentId
           })
       })
     // v4: search moved to memory (SearchIndex.ts): the multiEntry fragment index goes (it made every write heavy), a
@@ -198,7 +199,6 @@ export class GridPatrolDb extends Dexie {
           .toCollection()
           .modify((record: LocalRecord & { searchTokens?: unknown }) => {
             delete record.searchTokens
-            Object.assign(record, derivedColumns(record.kind, record.fields, record.deleted))
           })
       })
     // v5: drop the indexes no query reads (kind, gridId, pending): each was written with every record.
@@ -207,6 +207,10 @@ export class GridPatrolDb extends Dexie {
     })
     // v6: staged photo bytes are indexed, so the sweep at start reads only those, not every photo's bytes.
     this.version(6).stores({ photoBlobs: 'sha256, uploaded, staged' })
+    // v7: the duplicate check moved to the in-memory SearchIndex, so [kind+dupKey] goes, and records without a
+    // parent no longer write an empty parentId: a household now makes one index entry instead of three (each entry
+    // is a write of its own, on every pulled record and every save). Old rows are not rewritten for it.
+    this.version(7).stores({ records: 'id, [kind+deleted+updatedAt], [kind+parentId]' })
   }
 
   /** Every table holding a user's data (all but `meta`): what a logout of another user or a remote wipe clears. */

@@ -11,10 +11,12 @@
  * - `cleared` (a table clear: logout, wipe) drops everything; it loads again on next use. A load that was running
  *   then is discarded by its generation.
  * - Callers read the records of the ids it returns from IndexedDB, so what is shown is always what is stored.
+ * - It also answers the duplicate check (records sharing a dupKey), which needed an IndexedDB index of its own
+ *   before: one entry less to write for every pulled and saved record.
  */
 import type { RecordKind } from '#shared/schemas/records.ts'
 import type { Fields } from '#shared/sync/merge.ts'
-import { matchesTerms, searchTextOf } from './searchText.ts'
+import { dupKeyOf, matchesTerms, searchTextOf } from './searchText.ts'
 
 /** The columns of a stored record the index reads. */
 export interface IndexableRecord {
@@ -50,6 +52,7 @@ interface Entry {
   text: string
   status: unknown
   tags: unknown
+  dupKey: string | undefined
 }
 
 /** Newest first; equal times by id, descending (as the [kind+deleted+updatedAt] index reads in reverse). */
@@ -68,6 +71,8 @@ function passes(entry: Entry, filters: IndexFilters): boolean {
 /** One kind's live records, with a newest-first order that is re-sorted lazily after changes. */
 class KindIndex {
   private readonly byId = new Map<string, Entry>()
+  /** Ids of the live records per dupKey (see searchText.ts). */
+  private readonly byDupKey = new Map<string, Set<string>>()
   private sorted: Entry[] = []
   /** Ids changed since `sorted` was last made (their old entries are still in it). */
   private readonly changed = new Set<string>()
@@ -79,7 +84,8 @@ class KindIndex {
       this.delete(record.id)
       return
     }
-    this.byId.set(record.id, {
+    this.forgetDupKey(this.byId.get(record.id))
+    const entry: Entry = {
       id: record.id,
       updatedAt: record.updatedAt,
       gridId: record.gridId,
@@ -87,12 +93,35 @@ class KindIndex {
       text: searchTextOf(this.kind, record.fields),
       status: record.fields['status'],
       tags: record.fields['tags'],
-    })
+      dupKey: dupKeyOf(this.kind, record.fields),
+    }
+    this.byId.set(record.id, entry)
+    if (entry.dupKey !== undefined) {
+      let ids = this.byDupKey.get(entry.dupKey)
+      if (!ids) this.byDupKey.set(entry.dupKey, (ids = new Set()))
+      ids.add(entry.id)
+    }
     this.changed.add(record.id)
   }
 
   delete(id: string): void {
-    if (this.byId.delete(id)) this.changed.add(id)
+    const entry = this.byId.get(id)
+    if (!entry) return
+    this.forgetDupKey(entry)
+    this.byId.delete(id)
+    this.changed.add(id)
+  }
+
+  /** Ids of the live records whose dupKey is this one. */
+  sharing(dupKey: string): string[] {
+    return [...(this.byDupKey.get(dupKey) ?? [])]
+  }
+
+  private forgetDupKey(entry: Entry | undefined): void {
+    if (entry?.dupKey === undefined) return
+    const ids = this.byDupKey.get(entry.dupKey)
+    ids?.delete(entry.id)
+    if (ids?.size === 0) this.byDupKey.delete(entry.dupKey)
   }
 
   get size(): number {
@@ -176,6 +205,11 @@ export class SearchIndex {
       .ordered()
       .slice(offset, offset + limit)
       .map((entry) => entry.id)
+  }
+
+  /** Ids of the live records of a kind that share this dupKey (likely duplicates; see searchText.ts). */
+  async sharingDupKey(kind: RecordKind, dupKey: string): Promise<string[]> {
+    return indexOf(await this.loaded(), kind).sharing(dupKey)
   }
 
   /** How many live records of a kind the index holds. */

@@ -1,7 +1,7 @@
 /**
  * Read-side queries that stay fast with 50,000 households on the phone. Search and paged lists ask the in-memory
  * SearchIndex for ids (newest first) and read just those records; members of a household, visits of a target and
- * photos of an owner use [kind+parentId]; the duplicate check one [kind+dupKey] lookup. Tombstones are never returned.
+ * photos of an owner use [kind+parentId]; the duplicate check asks the SearchIndex too. Tombstones are never returned.
  */
 import { Dexie } from 'dexie'
 import type { RecordKind } from '#shared/schemas/records.ts'
@@ -85,7 +85,7 @@ export async function findDuplicates(
     const theirs = normalizedAddress(record.fields['houseNumber'])
     return kind !== 'household' || !houseNumber || !theirs || theirs === houseNumber
   }
-  // One exact lookup (a form calls this before every save).
-  const candidates = await db.records.where('[kind+dupKey]').equals([kind, key]).toArray()
-  return candidates.filter((record) => !record.deleted && record.id !== exceptId && sameHouse(record))
+  // One exact lookup in memory (a form calls this before every save), then the few records it names.
+  const candidates = await recordsOf(db, await db.searchIndex.sharingDupKey(kind, key))
+  return candidates.filter((record) => record.id !== exceptId && sameHouse(record))
 }

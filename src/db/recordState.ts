@@ -4,29 +4,34 @@ import { receiveRemote, releaseHeld as releaseReplica, type Replica } from '#sha
 import type { RecordState } from '#shared/sync/merge.ts'
 import type { Op } from '#shared/sync/protocol.ts'
 import type { LocalRecord } from './GridPatrolDb.ts'
-import { derivedColumns } from './searchText.ts'
+import { parentIdOf } from './searchText.ts'
 
 export function stateOf(record: LocalRecord | undefined): RecordState {
   return record ? { fields: record.fields, stamps: record.stamps } : emptyState()
 }
 
 /**
- * The record with its derived columns (deleted, gridId, updatedAt, searchTokens, parentId) recomputed from its
- * fields and stamps. Every write (local or pulled) goes through here, so the indexes never lag behind the fields.
+ * The record with its derived columns (deleted, gridId, updatedAt, parentId) recomputed from its fields and stamps.
+ * Every write (local or pulled) goes through here, so the indexes never lag behind the fields.
+ * Why `parentId` is left out when empty: each IndexedDB index entry is a write of its own, and most records
+ * (households, places, incidents) have no parent; a key path that is missing makes no entry.
  */
 export function recordWithState(record: LocalRecord, state: RecordState): LocalRecord {
   let newest: string | null = null
   for (const stamp of Object.values(state.stamps)) newest = maxStamp(newest, stamp)
   const gridId = state.fields['gridId']
   const deleted = state.fields[DELETED_FIELD] === true ? 1 : 0
+  // Columns of older versions (dupKey until v6, an empty parentId) are not carried over.
+  const { dupKey: _dupKey, parentId: _parentId, ...kept } = record
+  const parentId = parentIdOf(record.kind, state.fields)
   return {
-    ...record,
+    ...kept,
     fields: state.fields,
     stamps: state.stamps,
     deleted,
     gridId: typeof gridId === 'string' ? gridId : record.gridId,
     updatedAt: newest ? stampMs(newest) : 0,
-    ...derivedColumns(record.kind, state.fields, deleted),
+    ...(parentId ? { parentId } : {}),
   }
 }
 

@@ -4,8 +4,9 @@
  * - the searchable text of a kind (names, addresses, phones, ID numbers), lower-cased; a query term matches when it
  *   occurs anywhere in it, so a name or address fragment, an ID-number prefix and a phone suffix all match;
  * - `dupKey`, the one value a likely duplicate shares (a household's normalized address, a member's ID number),
- *   kept in the [kind+dupKey] IndexedDB index for the duplicate check before a save;
- * - `parentId`: the household of a member, the target of a visit, the owner of a photo.
+ *   kept in the in-memory SearchIndex for the duplicate check before a save;
+ * - `parentId`: the household of a member, the target of a visit, the owner of a photo, stored on the record for
+ *   the [kind+parentId] IndexedDB index; absent on records that have none, so they make no entry in it.
  */
 import type { RecordKind } from '#shared/schemas/records.ts'
 import type { Fields } from '#shared/sync/merge.ts'
@@ -50,7 +51,7 @@ export function normalizedAddress(value: unknown): string {
   return typeof value === 'string' ? value.replace(/\s+/g, '').toLowerCase() : ''
 }
 
-/** The value likely duplicates share, or undefined (then the record has no [kind+dupKey] index entry). */
+/** The value likely duplicates share, or undefined (then the record is nobody's duplicate). */
 export function dupKeyOf(kind: RecordKind, fields: Fields): string | undefined {
   if (kind === 'household') return normalizedAddress(fields['address']).slice(0, 200) || undefined
   if (kind === 'person') {
@@ -61,18 +62,10 @@ export function dupKeyOf(kind: RecordKind, fields: Fields): string | undefined {
   return undefined
 }
 
+/** The household of a member, the target of a visit, the owner of a photo; '' for a record without a parent. */
 export function parentIdOf(kind: RecordKind, fields: Fields): string {
   if (kind === 'person') return str(fields['householdId'])
   if (kind === 'visit') return str(fields['targetId'])
   if (kind === 'photo') return str(fields['ownerId'])
   return ''
-}
-
-/** The derived, indexed columns of a record (a tombstone has no dupKey: it is nobody's duplicate). */
-export function derivedColumns(
-  kind: RecordKind,
-  fields: Fields,
-  deleted: 0 | 1,
-): { parentId: string; dupKey: string | undefined } {
-  return { parentId: parentIdOf(kind, fields), dupKey: deleted ? undefined : dupKeyOf(kind, fields) }
 }

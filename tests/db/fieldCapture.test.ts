@@ -237,6 +237,28 @@ describe('search, lists and duplicates', () => {
     const dupHousehold = await findDuplicates(db, 'household', { address: ' 递铺街道横山村12号 ' })
     expect(dupHousehold.map((r) => r.id)).toEqual([hh])
     expect(await findDuplicates(db, 'household', { address: '递铺街道横山村13号' })).toEqual([])
+    // Moving the household: the old address no longer finds it, the new one does; deleted members are nobody's.
+    await repo.update('household', hh, { address: '递铺街道横山村13号' })
+    expect(await findDuplicates(db, 'household', { address: '递铺街道横山村12号' })).toEqual([])
+    expect(
+      (await findDuplicates(db, 'household', { address: '递铺街道横山村13号' })).map((r) => r.id),
+    ).toEqual([hh])
+    await repo.remove('person', m)
+    expect(await findDuplicates(db, 'person', { idNumber: idOf('1980-01-15', '001') })).toEqual([])
+  })
+
+  it('a record without a parent makes no [kind+parentId] entry; a member makes one', async () => {
+    const { repo, db } = device()
+    const hh = await repo.create('household', household())
+    const m = await repo.create('person', person(hh))
+    const stored = await db.records.get(hh)
+    expect(stored).not.toHaveProperty('parentId')
+    expect(stored).not.toHaveProperty('dupKey')
+    expect((await db.records.get(m))?.parentId).toBe(hh)
+    expect(
+      await db.records.where('[kind+parentId]').between(['household', ''], ['household', '\uffff']).count(),
+    ).toBe(0)
+    expect(await db.records.where('[kind+parentId]').equals(['person', hh]).primaryKeys()).toEqual([m])
   })
 })
 
@@ -268,7 +290,7 @@ describe('search index maintenance', () => {
     expect(await childrenOf(phone.db, 'person', hh)).toEqual([])
   })
 
-  it('the upgrade to v4 derives the duplicate key and drops the old fragment tokens of a v3 database', async () => {
+  it('an upgrade from a v3 database keeps search and the duplicate check working and drops the old fragment tokens', async () => {
     const name = freshDbName()
     const old = new Dexie(name)
     old.version(3).stores({
