@@ -8,7 +8,8 @@
  *   are for the next run, so a busy user cannot keep a run going forever). A batch retried after a lost response is
  *   harmless: the server answers per (device, op seq) the same way again.
  * - Pulls follow the server's cursor; each page is applied with its cursor in one local transaction, so an
- *   interrupted run resumes where it stopped.
+ *   interrupted run resumes where it stopped. The next page is asked for while one is written, but pages are
+ *   applied strictly one after another.
  * - Scope: the scope key is stored only with the last page of a run. A page whose key differs from the stored one
  *   (the user was reassigned, a grid moved) restarts the pull from 0 as a rebuild; its last page drops, in the same
  *   transaction, every local record the rebuild did not bring and that has no queued op. The push ran first, so the
@@ -18,6 +19,7 @@
  *   server is told, and then everything local goes, whatever the network does meanwhile.
  */
 import { DEFAULT_PULL_LIMIT, MAX_PUSH_OPS, PROTOCOL_VERSION } from '#shared/sync/protocol.ts'
+import type { PullResponse } from '#shared/sync/protocol.ts'
 import type { LocalStore, SyncProgress, Transport } from './ports.ts'
 import { TransportError } from './ports.ts'
 
@@ -105,13 +107,13 @@ export class SyncEngine {
     let brought: Set<string> | null = null
     let rebuilds = 0
     onProgress({ phase: 'pull', done: 0 })
+    const fetchPage = (since: number) =>
+      this.transport.pull({ deviceId, since, limit: this.pullLimit, protocol: PROTOCOL_VERSION })
+    /** The next page, asked for while this one is written (see below); null when not asked for yet. */
+    let prefetched: { since: number; page: Promise<PullResponse> } | null = null
     for (;;) {
-      const page = await this.transport.pull({
-        deviceId,
-        since: cursor,
-        limit: this.pullLimit,
-        protocol: PROTOCOL_VERSION,
-      })
+      const page = await (prefetched?.since === cursor ? prefetched.page : fetchPage(cursor))
+      prefetched = null
       if (page.wipe) return this.wipe(summary)
       // The first pull of a device is an ordinary one: it has nothing from another scope to drop.
       expected ??= page.scopeKey
@@ -130,6 +132,13 @@ export class SyncEngine {
       const end = page.more
         ? undefined
         : { scopeKey: page.scopeKey, ...(brought ? { keepOnly: brought } : {}) }
+      // Ask for the next page while this one is written: the network and IndexedDB then work at the same time
+      // (a page is only ever applied after the one before it, so the cursor still moves page by page). If writing
+      // fails, the prefetched page is dropped unread.
+      if (page.more && page.cursor > cursor) {
+        prefetched = { since: page.cursor, page: fetchPage(page.cursor) }
+        prefetched.page.catch(() => undefined)
+      }
       summary.evicted += await this.store.applyPullPage(page, end)
       summary.pulled += page.records.length
       onProgress({ phase: 'pull', done: summary.pulled })

@@ -134,6 +134,24 @@ describe('SyncEngine against a fake server', () => {
     expect((await again.db.records.get(ids[0]!))!.fields['memberCount']).toBe(6)
   })
 
+  it('asks for the next page while it writes one, and still applies them in order', async () => {
+    const server = new FakeServer()
+    const ids = [1, 2, 3].map((n) => `0190a000-0000-7000-8000-00000000000${n}`)
+    for (const [i, id] of ids.entries())
+      server.writeFromElsewhere('household', id, household(), T0 - 1000 + i)
+    const { db, engine } = device(server, { pullLimit: 1 })
+    const askedWhenWritten: number[] = []
+    db.records.hook('creating', () => {
+      askedWhenWritten.push(server.pulls.length)
+    })
+    await engine.sync()
+    // Page n (one record) is written after the request for page n+1 went out; the last page asks for nothing more.
+    expect(askedWhenWritten).toEqual([2, 3, 3])
+    expect(server.pulls.map((q) => q.since)).toEqual([0, 1, 2])
+    expect(await db.getMeta('pullCursor')).toBe(3)
+    expect((await db.records.toArray()).map((r) => r.id).sort()).toEqual(ids)
+  })
+
   it('applies a page and its cursor together: a failed page leaves the cursor before it', async () => {
     const server = new FakeServer()
     const ids = [1, 2, 3].map((n) => `0190a000-0000-7000-8000-00000000000${n}`)
