@@ -6,7 +6,8 @@
  *   refused table with the reason). An op the answer does not mention stays queued for the next run.
  * - Pushes go in outbox order, in bounded batches, and only the ops that were queued when the run began (later ones
  *   are for the next run, so a busy user cannot keep a run going forever). A batch retried after a lost response is
- *   harmless: the server answers per (device, op seq) the same way again.
+ *   harmless: the server answers per (device, op seq) the same way again. The next batch is sent while the answers
+ *   to one are written (only after the server answered it), and answers are written in batch order.
  * - Pulls follow the server's cursor; each page is applied with its cursor in one local transaction, so an
  *   interrupted run resumes where it stopped. The next page is asked for while one is written, but pages are
  *   applied strictly one after another.
@@ -78,23 +79,32 @@ export class SyncEngine {
     let done = 0
     let wipe = false
     onProgress({ phase: 'push', done, total })
-    for (let after = 0; ;) {
+    /** The batch after `after` and the server's answer to it; null when the outbox has nothing more. */
+    const sendBatch = async (after: number) => {
       const ops = await this.store.outboxBatch(after, upTo, this.pushBatchSize)
-      const last = ops.at(-1)
-      if (!last) break
-      let response
+      if (ops.length === 0) return null
+      return { ops, response: await this.transport.push({ protocol: PROTOCOL_VERSION, deviceId, ops }) }
+    }
+    let next = sendBatch(0)
+    for (;;) {
+      let sent
       try {
-        response = await this.transport.push({ protocol: PROTOCOL_VERSION, deviceId, ops })
+        sent = await next
       } catch (error) {
         // Being wiped: what could not be pushed now never will be; the wipe must not wait for the network.
         if (wipe) break
         throw error
       }
+      if (!sent) break
+      const { ops, response } = sent
+      // Send the next batch while this one's answers are written (the server has applied this one already). If
+      // writing them fails, the next batch's ops stay queued and the server answers them again next time.
+      next = sendBatch(ops.at(-1)!.seq)
+      next.catch(() => undefined)
       const outcome = await this.store.applyPushResults(ops, response.results, response.clock)
       summary.pushed += outcome.applied
       summary.refused += outcome.refused
       wipe ||= response.wipe === true
-      after = last.seq
       done += ops.length
       onProgress({ phase: 'push', done: Math.min(done, total), total })
     }

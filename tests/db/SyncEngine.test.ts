@@ -115,6 +115,21 @@ describe('SyncEngine against a fake server', () => {
     expect(progress.filter((p) => p.phase === 'pull').map((p) => p.done)).toEqual([0, 2, 4, 5])
   })
 
+  it('sends the next push batch while it writes the answers to one, and writes them in order', async () => {
+    const server = new FakeServer()
+    const { db, repo, engine } = device(server, { pushBatchSize: 2 })
+    for (let i = 0; i < 5; i++) await repo.create('household', household({ houseNumber: `${i}号` }))
+    const sentWhenAcknowledged: number[] = []
+    db.outbox.hook('deleting', () => {
+      sentWhenAcknowledged.push(server.pushes.length)
+    })
+    await engine.sync()
+    // Batch n's ops leave the outbox after batch n+1 went out; the last batch sends nothing more.
+    expect(sentWhenAcknowledged).toEqual([2, 2, 3, 3, 3])
+    expect(server.pushes.map((push) => push.ops.map((op) => op.seq))).toEqual([[1, 2], [3, 4], [5]])
+    expect(await db.outbox.count()).toBe(0)
+  })
+
   it('pulls pages from a cursor that persists across restarts', async () => {
     const server = new FakeServer()
     const ids = ['0190a000-0000-7000-8000-000000000001', '0190a000-0000-7000-8000-000000000002']
