@@ -122,7 +122,7 @@ export class SyncEngine {
     /** The next page, asked for while this one is written (see below); null when not asked for yet. */
     let prefetched: { since: number; page: Promise<PullResponse> } | null = null
     for (;;) {
-      const page = await (prefetched?.since === cursor ? prefetched.page : fetchPage(cursor))
+      const page: PullResponse = await (prefetched?.since === cursor ? prefetched.page : fetchPage(cursor))
       prefetched = null
       if (page.wipe) return this.wipe(summary)
       // The first pull of a device is an ordinary one: it has nothing from another scope to drop.
