@@ -26,6 +26,13 @@ export interface Config {
   trustProxy: boolean | number | string
   /** Days to handle an incident by urgency (处置时限), and the most any deadline may give; devices get them too. */
   deadlines: DeadlineConfig
+  /**
+   * PostgreSQL connection URL (DATABASE_URL): the store several server processes can share. null: the SQLite file
+   * DATA_DIR/gridpatrol.sqlite (one process).
+   */
+  databaseUrl: string | null
+  /** Connections each process keeps to PostgreSQL at most. */
+  databasePoolSize: number
 }
 
 export class ConfigError extends Error {
@@ -97,6 +104,16 @@ const envSchema = z.object({
       })
       .optional(),
   ),
+  DATABASE_URL: optional(
+    z
+      .string()
+      .regex(
+        /^postgres(ql)?:\/\/\S+$/,
+        'expected a PostgreSQL URL such as postgresql://user:password@host:5432/db',
+      )
+      .optional(),
+  ),
+  DATABASE_POOL_SIZE: optional(z.coerce.number().int().min(1).max(1000).default(10)),
   REFRESH_TOKEN_TTL_MS: optional(
     z.coerce
       .number()
@@ -141,6 +158,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       e.INCIDENT_DEADLINE_DAYS === undefined
         ? { ...DEFAULT_DEADLINES }
         : deadlinesOf(e.INCIDENT_DEADLINE_DAYS),
+    databaseUrl: e.DATABASE_URL ?? null,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
   }
 }
 

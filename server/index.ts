@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from './config.ts'
 import type { Config } from './config.ts'
 import { seedDemo } from './seed.ts'
 import type { DemoLogin } from './seed.ts'
-import { SqliteSyncStore } from './store/SqliteSyncStore.ts'
+import { openStore } from './store/openStore.ts'
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 
@@ -26,11 +26,15 @@ const config = readConfig()
 const logger = pino({ level: config.logLevel })
 const dataDir = resolve(config.dataDir)
 mkdirSync(dataDir, { recursive: true })
-const store = SqliteSyncStore.open(join(dataDir, 'gridpatrol.sqlite'))
-await store.migrate()
+// SQLite in DATA_DIR, or PostgreSQL when DATABASE_URL is set (several processes may then share the database).
+const { store, location, exclusively } = openStore(config, dataDir)
+logger.info({ store: store.dialect.name, location }, 'opening the database')
 
 const loginsFile = join(dataDir, 'demo-logins.json')
-const seed = await seedDemo(store, { now: Date.now(), random: (size) => randomBytes(size) })
+const seed = await exclusively(async () => {
+  await store.migrate()
+  return seedDemo(store, { now: Date.now(), random: (size) => randomBytes(size) })
+})
 if (seed.seeded) {
   writeFileSync(loginsFile, JSON.stringify(seed.logins, null, 2) + '\n', { mode: 0o600 })
   chmodSync(loginsFile, 0o600)

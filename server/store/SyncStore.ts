@@ -370,7 +370,7 @@ export interface StoreOps {
   photoRecordScopes(sha256: string): Promise<Scope[]>
 }
 
-/** The store port: the SQLite adapter now, PostgreSQL later. */
+/** The store port: SqliteSyncStore (one process) and PgSyncStore (several processes over one database). */
 export interface SyncStore extends StoreOps {
   /** Run `fn` in one transaction: all of it is stored, or nothing. Transactions do not nest. */
   transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T>

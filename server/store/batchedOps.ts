@@ -9,7 +9,8 @@
  *   `prefetch` reads the batch's records and earlier answers in a few queries up front.
  * - Every other operation first flushes what is pending, then runs on the store as it is; the record cache is then
  *   dropped (such an operation may change records). Call `flush` before the transaction ends.
- * - Only pure lookups are memoized (a grid's scope, an area): nothing in a push changes the area tree.
+ * - Only pure lookups are memoized (a grid's scope, an area): nothing in a push changes the area tree. `loadClock`
+ *   passes through without a flush (the batch never buffers the clock).
  */
 import type { OpResult, Scope } from '#shared/sync/protocol.ts'
 import type { AppliedResultRow, Area, StoreOps, StoredRecord, StoredWrite } from './SyncStore.ts'
@@ -87,6 +88,11 @@ export function batchedOps(inner: StoreOps): BatchedOps {
     getArea(id) {
       if (!areas.has(id)) areas.set(id, inner.getArea(id))
       return areas.get(id)!
+    },
+    // The clock is only written by saveClock, never buffered: reading it needs no flush and keeps the caches (a
+    // flush here threw the prefetched records away, one query per op after it: slow on PostgreSQL's round trips).
+    loadClock() {
+      return inner.loadClock()
     },
   }
 

@@ -1,7 +1,10 @@
 import type { RecordKind } from '#shared/schemas/records.ts'
 import type { ColumnType, Generated } from 'kysely'
 
-/** The SQLite tables as Kysely sees them (JSON columns are TEXT; times are epoch ms). */
+/**
+ * The tables as Kysely sees them, the same on SQLite and PostgreSQL (JSON columns are text; times are epoch ms, bigint
+ * on PostgreSQL and read back as numbers; flags are 0/1 integers).
+ */
 export interface Database {
   areas: AreasTable
   users: UsersTable
@@ -13,7 +16,7 @@ export interface Database {
   devices: DevicesTable
   records: RecordsTable
   record_exits: RecordExitsTable
-  field_writes: FieldWritesTable
+  op_writes: OpWritesTable
   applied_ops: AppliedOpsTable
   conflicts: ConflictsTable
   conflict_resolutions: ConflictResolutionsTable
@@ -117,14 +120,12 @@ export interface RecordExitsTable {
   county_id: string
 }
 
-export interface FieldWritesTable {
+/** One op's field writes (see migration 006): `writes` is JSON {field: {v: value, b: base, c?: delete context}}. */
+export interface OpWritesTable {
   id: Generated<number>
   record_id: string
-  field: string
   stamp: string
-  base: string | null
-  value: string
-  context: string | null
+  writes: string
   device_id: string
   user_id: string
   server_seq: number

@@ -16,6 +16,8 @@ describe('loadConfig', () => {
       refreshTokenTtlMs: 30 * 86_400_000,
       trustProxy: false,
       deadlines: { urgent: 1, normal: 3, complex: 7, max: 15 },
+      databaseUrl: null,
+      databasePoolSize: 10,
     })
   })
 
@@ -40,6 +42,15 @@ describe('loadConfig', () => {
     ['loopback, 10.0.0.0/8', 'loopback, 10.0.0.0/8'],
   ])('reads TRUST_PROXY=%s', (value, expected) => {
     expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(expected)
+  })
+
+  it('reads DATABASE_URL: PostgreSQL instead of the SQLite file', () => {
+    const url = 'postgresql://gridpatrol:secret@db.internal:5432/gridpatrol'
+    expect(loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '25' })).toMatchObject({
+      databaseUrl: url,
+      databasePoolSize: 25,
+    })
+    expect(loadConfig({ DATABASE_URL: '' }).databaseUrl).toBeNull()
   })
 
   it('reads the token lifetimes, short ones included (the e2e test lets sessions expire)', () => {
@@ -89,6 +100,8 @@ describe('loadConfig', () => {
     ['INCIDENT_DEADLINE_DAYS', 'slow=3'],
     ['INCIDENT_DEADLINE_DAYS', 'urgent=0'],
     ['INCIDENT_DEADLINE_DAYS', 'complex=20'],
+    ['DATABASE_URL', 'mysql://db/gridpatrol'],
+    ['DATABASE_POOL_SIZE', '0'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError)
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid environment variable ${name}=`))

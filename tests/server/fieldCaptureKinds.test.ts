@@ -209,18 +209,16 @@ describe('migration 004_field_capture', () => {
       updatedAt: T0,
     }
     await old.saveRecord(record)
-    await old.insertWrites(id(1), [
-      {
-        field: 'address',
-        stamp: stamp(0, 'd1'),
-        base: null,
-        value: '竹海路 8 号',
-        deviceId: 'd1',
-        userId: 'u1',
-        serverSeq: 1,
-        receivedAt: T0,
-      },
-    ])
+    // The history as it was kept then: one row per field write (migration 006 folds them into one row per op).
+    const fieldWrite = (field: string, value: unknown, extra: { base?: string; context?: unknown } = {}) =>
+      sql`insert into field_writes (record_id, field, stamp, base, value, context, device_id, user_id, server_seq,
+            received_at)
+          values (${id(1)}, ${field}, ${stamp(0, 'd1')}, ${extra.base ?? null}, ${JSON.stringify(value)},
+            ${extra.context === undefined ? null : JSON.stringify(extra.context)}, 'd1', 'u1', 1, ${T0})`.execute(
+        old.kysely,
+      )
+    await fieldWrite('address', '竹海路 8 号')
+    await fieldWrite('tags', ['left_behind_elderly'], { base: stamp(-1, 'd1') })
     await expect(
       old.saveRecord({ ...record, id: id(2), kind: 'person' as 'household', seq: 2 }),
     ).rejects.toThrow(/CHECK/)
@@ -230,7 +228,30 @@ describe('migration 004_field_capture', () => {
     try {
       await store.migrate()
       expect(await store.getRecord(id(1))).toEqual(record)
-      expect(await store.listWrites(id(1))).toHaveLength(1)
+      expect(await store.listWrites(id(1))).toEqual([
+        {
+          field: 'address',
+          stamp: stamp(0, 'd1'),
+          base: null,
+          value: '竹海路 8 号',
+          deviceId: 'd1',
+          userId: 'u1',
+          serverSeq: 1,
+          receivedAt: T0,
+        },
+        {
+          field: 'tags',
+          stamp: stamp(0, 'd1'),
+          base: stamp(-1, 'd1'),
+          value: ['left_behind_elderly'],
+          deviceId: 'd1',
+          userId: 'u1',
+          serverSeq: 1,
+          receivedAt: T0,
+        },
+      ])
+      const history = await sql<{ n: number }>`select count(*) as n from op_writes`.execute(store.kysely)
+      expect(history.rows[0]?.n).toBe(1)
       await store.saveRecord({ ...record, id: id(2), kind: 'person', seq: 2 })
       expect((await store.getRecord(id(2)))?.kind).toBe('person')
       const fk = await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(store.kysely)
@@ -248,7 +269,7 @@ describe('migration 004_field_capture', () => {
         'records_town_id_seq',
         'records_village_id_seq',
       ])
-      // The FK from field_writes to records still holds after the rebuild.
+      // The FK from the history (op_writes since 006) to records still holds after the rebuild.
       await expect(
         store.insertWrites(id(9), [
           {

@@ -6,8 +6,6 @@
  * may be stored: the data tables hold exactly what they held before. `FUZZ_RUNS` sets the number of requests
  * (the bench runs ≥10,000).
  */
-import { join } from 'node:path'
-import Database from 'better-sqlite3'
 import fc from 'fast-check'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -25,7 +23,7 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 1500)
 /** Tables a refused request must leave alone (sessions and login failures are allowed to move). */
 const DATA_TABLES = [
   'records',
-  'field_writes',
+  'op_writes',
   'conflicts',
   'conflict_resolutions',
   'record_exits',
@@ -35,7 +33,7 @@ const DATA_TABLES = [
   'user_areas',
   'photos',
   'audit_log',
-]
+] as const
 /** Routes that legitimately change something for any well-formed caller: fuzzed anonymously only. */
 const SESSION_ENDING = new Set(['POST /api/auth/logout'])
 
@@ -128,24 +126,19 @@ let server: TestServer
 let routes: string[]
 const callers: Caller[] = []
 
-function tableCounts(): Record<string, number> {
-  const db = new Database(join(server.dir, 'test.sqlite'), { readonly: true })
-  try {
-    const existing = new Set(
-      (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map(
-        (row) => row.name,
-      ),
-    )
-    expect(existing.has('records')).toBe(true)
-    return Object.fromEntries(
-      DATA_TABLES.filter((table) => existing.has(table)).map((table) => [
-        table,
-        (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
-      ]),
-    )
-  } finally {
-    db.close()
+/** Rows per data table, read through the store's query builder (the same on SQLite and PostgreSQL). */
+async function tableCounts(): Promise<Record<string, number>> {
+  const db = server.store.kysely
+  const counts: Record<string, number> = {}
+  for (const table of DATA_TABLES) {
+    const row = await db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow()
+    counts[table] = row.n
   }
+  expect(Object.keys(counts)).toContain('records')
+  return counts
 }
 
 beforeAll(async () => {
@@ -166,7 +159,7 @@ afterAll(() => server.close())
 describe('fuzzing every API route', () => {
   it(`answers ${RUNS} hostile requests below 500, says why it refuses, and stores nothing`, async () => {
     expect(routes.length).toBeGreaterThan(20)
-    const before = tableCounts()
+    const before = await tableCounts()
     const seen = new Set<string>()
     await fc.assert(
       fc.asyncProperty(
@@ -209,7 +202,7 @@ describe('fuzzing every API route', () => {
       ),
       { numRuns: RUNS },
     )
-    expect(tableCounts()).toEqual(before)
+    expect(await tableCounts()).toEqual(before)
     // Every route was reached at least once (with enough runs).
     if (RUNS >= routes.length * 20) expect([...seen].sort()).toEqual(routes)
   }, 300_000)

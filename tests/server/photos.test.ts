@@ -220,8 +220,14 @@ describe('photo upload', () => {
       complete: false,
       offset: other.length,
     })
-    await vi.waitFor(() => expect(existsSync(abandoned)).toBe(false))
-    expect(await server.store.getPhoto(sha)).toBeNull()
+    // The sweep runs in the background: wait for both of its outcomes (the bytes go first, then the row).
+    await vi.waitFor(
+      async () => {
+        expect(existsSync(abandoned)).toBe(false)
+        expect(await server.store.getPhoto(sha)).toBeNull()
+      },
+      { timeout: 15_000 },
+    )
     const gone = await head(sha, tokens.leader)
     expect(gone.status).toBe(404)
     expect(gone.headers['upload-offset']).toBeUndefined()

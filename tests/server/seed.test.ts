@@ -9,8 +9,8 @@ import { createApp } from '../../server/app.ts'
 import { loadConfig } from '../../server/config.ts'
 import { DEMO_COUNTY, seedDemo } from '../../server/seed.ts'
 import type { SeedResult } from '../../server/seed.ts'
-import { SqliteSyncStore } from '../../server/store/SqliteSyncStore.ts'
 import type { Area, GeoPolygon } from '../../server/store/SyncStore.ts'
+import { openTestStore, type TestStore } from '../fixtures/serverHarness.ts'
 
 const NOW = 1_750_000_000_000
 /** Seeding hashes seven passwords at full argon2id cost and writes ~700 ops: generous limits for a loaded 2-core box. */
@@ -29,22 +29,21 @@ function fakeRandom(seed: number) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'gridpatrol-seed-'))
-const stores: SqliteSyncStore[] = []
+const disposers: (() => Promise<void>)[] = []
 async function freshStore(name: string) {
-  const store = SqliteSyncStore.open(join(dir, `${name}.sqlite`))
-  stores.push(store)
-  await store.migrate()
+  const { store, dispose } = await openTestStore(dir, name)
+  disposers.push(dispose)
   return store
 }
 
-let store: SqliteSyncStore
+let store: TestStore
 let seed: SeedResult
 beforeAll(async () => {
   store = await freshStore('a')
   seed = await seedDemo(store, { now: NOW, random: fakeRandom(42) })
 }, SLOW)
 afterAll(async () => {
-  for (const s of stores) await s.close()
+  for (const dispose of disposers) await dispose()
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -225,8 +224,7 @@ describe('seedDemo', { timeout: SLOW }, () => {
     expect(c.logins.map((l) => l.password)).not.toEqual(seed.logins.map((l) => l.password))
     expect(await same.listAreas()).toEqual(await store.listAreas())
     expect(await same.listRecordsSince(0, 10_000)).toEqual(await store.listRecordsSince(0, 10_000))
-    const userRows = (s: SqliteSyncStore) =>
-      s.kysely.selectFrom('users').selectAll().orderBy('username').execute()
+    const userRows = (s: TestStore) => s.kysely.selectFrom('users').selectAll().orderBy('username').execute()
     expect(await userRows(same)).toEqual(await userRows(store))
   })
 })

@@ -119,7 +119,7 @@ describe('push', () => {
     ])
     expect(third.results).toEqual([...(first.body as PushResponse).results, { seq: 4, status: 'applied' }])
     const after = await snapshot(server)
-    expect(after.fieldWrites).toBe(before.fieldWrites + 1)
+    expect(after.opWrites).toBe(before.opWrites + 1)
     expect(after.conflicts).toBe(before.conflicts)
   })
 

@@ -16,7 +16,6 @@ import { timelineSchema } from '#shared/schemas/timeline.ts'
 import { createClock, receive, tick, type Clock, type Stamp } from '#shared/sync/hlc.ts'
 import { pullResponseSchema, pushResponseSchema, type Op, type OpResult } from '#shared/sync/protocol.ts'
 import { seedDemo } from '../../server/seed.ts'
-import { SqliteSyncStore } from '../../server/store/SqliteSyncStore.ts'
 import {
   GRID_A,
   GRID_D,
@@ -28,6 +27,7 @@ import {
   bearer,
   householdFields,
   login,
+  openTestStore,
   pushBody,
   startTestServer,
 } from '../fixtures/serverHarness.ts'
@@ -469,9 +469,8 @@ describe('the timeline of a record', () => {
 describe('the demo seed', () => {
   it('takes every seeded incident along legal steps, each by a role that may take it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gridpatrol-workflow-seed-'))
-    const store = SqliteSyncStore.open(join(dir, 'seed.sqlite'))
+    const { store, dispose } = await openTestStore(dir, 'seed')
     try {
-      await store.migrate()
       let n = 0
       await seedDemo(store, {
         now: T0,
@@ -497,7 +496,7 @@ describe('the demo seed', () => {
       // Among them on-the-spot fixes (即办件), created closed.
       expect(incidents.filter((r) => r.fields.quickFix === true).length).toBeGreaterThan(0)
     } finally {
-      await store.close()
+      await dispose()
       rmSync(dir, { recursive: true, force: true })
     }
   }, 60_000)
