@@ -5,10 +5,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs'
+import { request as httpRequest, createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { expect } from 'vitest'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { formatStamp } from '#shared/sync/hlc.ts'
+import { MAX_PUSH_OPS, PROTOCOL_VERSION, type Op } from '#shared/sync/protocol.ts'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -136,9 +140,12 @@ export interface Device {
   close(): Promise<void>
 }
 
-/** A fresh "phone": its own persistent profile, hence its own IndexedDB, service worker and device id. */
-export async function openDevice(): Promise<Device> {
-  const profile = mkdtempSync(join(tmpdir(), 'gridpatrol-profile-'))
+/**
+ * A fresh "phone": its own persistent profile, hence its own IndexedDB, service worker and device id. With
+ * `profileDir`, the phone keeps that profile (the caller removes it): another browser can open it afterwards.
+ */
+export async function openDevice(options: { profileDir?: string } = {}): Promise<Device> {
+  const profile = options.profileDir ?? mkdtempSync(join(tmpdir(), 'gridpatrol-profile-'))
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,
@@ -158,7 +165,7 @@ export async function openDevice(): Promise<Device> {
     cspViolations,
     async close() {
       await context.close()
-      rmSync(profile, { recursive: true, force: true })
+      if (!options.profileDir) rmSync(profile, { recursive: true, force: true })
     },
   }
 }
@@ -209,4 +216,292 @@ export async function fillField(page: Page, field: string, value: string): Promi
   const target = page.getByTestId(`field-${field}`)
   const isInput = await target.evaluate((el) => el.tagName === 'INPUT' || el.tagName === 'TEXTAREA')
   await (isInput ? target : target.locator('input, textarea').first()).fill(value)
+}
+
+/** One record as the device's IndexedDB holds it (read raw, as the app stored it). */
+export interface DeviceRecord {
+  id: string
+  kind: string
+  fields: Record<string, unknown>
+  stamps: Record<string, string>
+  deleted: number
+  pending: number
+}
+
+/** The device's own state, read straight from its IndexedDB ('gridpatrol'): records, queued and refused ops. */
+export async function deviceState(
+  page: Page,
+): Promise<{ records: DeviceRecord[]; outbox: number; refused: number }> {
+  return page.evaluate(
+    () =>
+      new Promise<{ records: DeviceRecord[]; outbox: number; refused: number }>((done, fail) => {
+        const open = indexedDB.open('gridpatrol')
+        open.onerror = () => fail(open.error ?? new Error('cannot open gridpatrol'))
+        open.onsuccess = () => {
+          const db = open.result
+          const tx = db.transaction(['records', 'outbox', 'refused'], 'readonly')
+          const records = tx.objectStore('records').getAll()
+          const outbox = tx.objectStore('outbox').count()
+          const refused = tx.objectStore('refused').count()
+          tx.oncomplete = () => {
+            db.close()
+            done({
+              records: (records.result as DeviceRecord[]).map((r) => ({
+                id: r.id,
+                kind: r.kind,
+                fields: r.fields,
+                stamps: r.stamps,
+                deleted: r.deleted,
+                pending: r.pending,
+              })),
+              outbox: outbox.result,
+              refused: refused.result,
+            })
+          }
+          tx.onerror = () => fail(tx.error ?? new Error('read failed'))
+        }
+      }),
+  )
+}
+
+/** Every record the user may see, as the server holds it, paged through the sync API as device `deviceId`. */
+export async function serverRecords(
+  server: RunningServer,
+  { token, deviceId }: { token: string; deviceId: string },
+): Promise<{ id: string; kind: string; fields: Record<string, unknown>; stamps: Record<string, string> }[]> {
+  const records: {
+    id: string
+    kind: string
+    fields: Record<string, unknown>
+    stamps: Record<string, string>
+  }[] = []
+  for (let since = 0; ;) {
+    const query = new URLSearchParams({ deviceId, since: String(since), limit: '5000', protocol: '1' })
+    const response = await fetch(`${server.url}/api/sync/pull?${query}`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    if (!response.ok) throw new Error(`pull failed: ${response.status} ${await response.text()}`)
+    const page = (await response.json()) as {
+      records: typeof records
+      cursor: number
+      more: boolean
+    }
+    records.push(...page.records)
+    if (!page.more) return records
+    since = page.cursor
+  }
+}
+
+/**
+ * Queue households on the device through its own 批量导入 screen (one CSV, one transaction, one op per row): the way
+ * to put hundreds of changes in the outbox in a few seconds. Works offline once a service worker controls the page.
+ */
+export async function importHouseholds(
+  page: Page,
+  server: RunningServer,
+  rows: { gridId: string; address: string; headName: string }[],
+): Promise<void> {
+  const csv = [
+    '\uFEFF网格编码,地址,住房情况,户主姓名',
+    ...rows.map((row) => `${row.gridId},${row.address},自有,${row.headName}`),
+  ].join('\r\n')
+  await page.goto(`${server.url}/import`)
+  await page.getByTestId('import-file').setInputFiles({
+    name: '住户.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from(csv, 'utf8'),
+  })
+  await page.getByTestId('import-summary').waitFor()
+  const valid = await page.getByTestId('import-valid-row').count()
+  if (valid !== rows.length) throw new Error(`only ${valid} of ${rows.length} import rows are valid`)
+  await page.getByTestId('import-run').click()
+  await page.getByTestId('import-preview').waitFor({ state: 'detached', timeout: 60_000 })
+}
+
+/**
+ * Shift the device's wall clock (Date, Date.now) by the number of ms stored in localStorage['e2e-clock-shift'],
+ * read when each page starts: set it with `setDeviceClockShift` and reload. performance.now() is left alone.
+ */
+export async function installDeviceClockShift(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    let shift = 0
+    try {
+      shift = Number(globalThis.localStorage?.getItem('e2e-clock-shift') ?? 0) || 0
+    } catch {
+      // no storage on this origin (about:blank)
+    }
+    if (shift === 0) return
+    const RealDate = Date
+    const ShiftedDate = function (this: unknown, ...args: unknown[]) {
+      if (!new.target) return new RealDate(RealDate.now() + shift).toString()
+      return args.length === 0
+        ? new RealDate(RealDate.now() + shift)
+        : new (RealDate as unknown as new (...a: unknown[]) => Date)(...args)
+    } as unknown as DateConstructor
+    Object.setPrototypeOf(ShiftedDate, RealDate)
+    Object.defineProperty(ShiftedDate, 'prototype', { value: RealDate.prototype })
+    ShiftedDate.now = () => RealDate.now() + shift
+    globalThis.Date = ShiftedDate
+  })
+}
+
+/** See installDeviceClockShift; takes effect at the next page load. */
+export async function setDeviceClockShift(page: Page, shiftMs: number): Promise<void> {
+  await page.evaluate((shift) => localStorage.setItem('e2e-clock-shift', String(shift)), shiftMs)
+}
+
+/** Logs in through the API as device `deviceId`: the token and the ids of the user's areas (a worker's grid first). */
+export async function apiSession(
+  server: RunningServer,
+  login: DemoLogin,
+  deviceId: string,
+): Promise<{ token: string; deviceId: string; areaIds: string[] }> {
+  const response = await fetch(`${server.url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: login.username, password: login.password, deviceId }),
+  })
+  if (!response.ok) throw new Error(`login failed: ${response.status} ${await response.text()}`)
+  const body = (await response.json()) as { accessToken: string; user: { areaIds: string[] } }
+  return { token: body.accessToken, deviceId, areaIds: body.user.areaIds }
+}
+
+/**
+ * Another device's households, pushed straight through the sync API (batches of MAX_PUSH_OPS): server-side data for
+ * a device under test to pull. Addresses are `${prefix}${n}号`; op seqs start at `firstSeq`.
+ */
+export async function pushHouseholds(
+  server: RunningServer,
+  session: { token: string; deviceId: string },
+  gridId: string,
+  count: number,
+  prefix: string,
+  firstSeq = 1,
+): Promise<void> {
+  const ops: Op[] = Array.from({ length: count }, (_, n) => {
+    const fields = { gridId, address: `${prefix}${n}号`, housing: 'owned', headName: `户主${n}` }
+    return {
+      type: 'put',
+      seq: firstSeq + n,
+      kind: 'household',
+      id: crypto.randomUUID(),
+      stamp: formatStamp({ ms: Date.now(), counter: n % 0x10000, node: session.deviceId }),
+      base: Object.fromEntries(Object.keys(fields).map((field) => [field, null])),
+      create: true,
+      fields,
+    }
+  })
+  for (let at = 0; at < ops.length; at += MAX_PUSH_OPS) {
+    const response = await fetch(`${server.url}/api/sync/push`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${session.token}` },
+      body: JSON.stringify({
+        protocol: PROTOCOL_VERSION,
+        deviceId: session.deviceId,
+        ops: ops.slice(at, at + MAX_PUSH_OPS),
+      }),
+    })
+    const body = (await response.json()) as { results: { status: string }[] }
+    if (!response.ok || body.results.some((result) => result.status !== 'applied'))
+      throw new Error(`push refused: ${response.status} ${JSON.stringify(body).slice(0, 500)}`)
+  }
+}
+
+/**
+ * Nothing lost, nothing doubled: the server and the device each hold every one of `rows` (households whose address
+ * starts with `prefix`) exactly once, by id and by content, the same ids on both; the device has nothing queued or
+ * refused.
+ */
+export async function expectHouseholdsOnce(
+  server: RunningServer,
+  session: { token: string; deviceId: string },
+  page: Page,
+  prefix: string,
+  rows: { address: string; headName: string }[],
+): Promise<void> {
+  const mine = (record: { fields: Record<string, unknown> }) =>
+    String(record.fields.address ?? '').startsWith(prefix)
+  const onServer = (await serverRecords(server, session)).filter(mine)
+  const local = await deviceState(page)
+  const onDevice = local.records.filter(mine)
+  const expected = rows.map((row) => `${row.address}/${row.headName}`).sort()
+  for (const records of [onServer, onDevice]) {
+    expect(new Set(records.map((record) => record.id)).size).toBe(records.length)
+    expect(
+      records.map((record) => `${String(record.fields.address)}/${String(record.fields.headName)}`).sort(),
+    ).toEqual(expected)
+  }
+  expect(onDevice.map((record) => record.id).sort()).toEqual(onServer.map((record) => record.id).sort())
+  expect(onDevice.filter((record) => record.pending !== 0)).toEqual([])
+  expect({ outbox: local.outbox, refused: local.refused }).toEqual({ outbox: 0, refused: 0 })
+}
+
+export interface DeployProxy {
+  /** Where the device goes instead of the server (another port, so another origin with its own service worker). */
+  url: string
+  /** How many times /sw.js of each version was served. */
+  served: Map<number, number>
+  /** Deploy a new version: from now on /sw.js differs from the built one (a comment naming the version). */
+  deploy(version: number): void
+  stop(): Promise<void>
+}
+
+/**
+ * A loopback proxy in front of `server` that can "deploy" a new app version: everything passes through untouched
+ * except /sw.js, which gets a trailing comment naming the deployed version once `deploy` was called, as a new build
+ * would (the browser installs a service worker whose bytes changed). Version 1 is the build as it is.
+ */
+export async function startDeployProxy(server: RunningServer): Promise<DeployProxy> {
+  const target = new URL(server.url)
+  let version = 1
+  const served = new Map<number, number>()
+  const proxy = createHttpServer((incoming, outgoing) => {
+    const isServiceWorker = (incoming.url ?? '').split('?')[0] === '/sw.js'
+    const headers = { ...incoming.headers, host: target.host }
+    if (isServiceWorker) delete headers['accept-encoding']
+    const upstream = httpRequest(
+      { host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers },
+      (answer) => {
+        if (!isServiceWorker || answer.statusCode !== 200) {
+          outgoing.writeHead(answer.statusCode ?? 502, answer.headers)
+          answer.pipe(outgoing)
+          return
+        }
+        const chunks: Buffer[] = []
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk))
+        answer.on('end', () => {
+          const deployed = version
+          served.set(deployed, (served.get(deployed) ?? 0) + 1)
+          const body = Buffer.concat([
+            ...chunks,
+            ...(deployed === 1 ? [] : [Buffer.from(`\n// e2e deploy ${deployed}\n`)]),
+          ])
+          const {
+            'content-length': _length,
+            etag: _etag,
+            'last-modified': _modified,
+            ...rest
+          } = answer.headers
+          outgoing.writeHead(200, { ...rest, 'content-length': String(body.length) })
+          outgoing.end(body)
+        })
+      },
+    )
+    upstream.on('error', () => outgoing.destroy())
+    incoming.pipe(upstream)
+  })
+  const port = await freePort()
+  await new Promise<void>((done) => proxy.listen(port, '127.0.0.1', done))
+  return {
+    url: `http://127.0.0.1:${port}`,
+    served,
+    deploy(next) {
+      version = next
+    },
+    stop: () =>
+      new Promise<void>((done) => {
+        proxy.closeAllConnections()
+        proxy.close(() => done())
+      }),
+  }
 }
