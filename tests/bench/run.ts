@@ -12,8 +12,10 @@ import type { AddressInfo } from 'node:net'
 import { build } from 'vite'
 import { openDevice } from '../e2e/harness.ts'
 import { measureShell } from './shellSize.ts'
-import { loadRun } from './load.ts'
+import { loadRun, type LoadFigures } from './load.ts'
 import { benchHousehold } from './households.ts'
+import { pullComparison, type PullComparison } from './pullPeer.ts'
+import { pushComparison, pushWireRows } from './pushPeer.ts'
 import {
   startTestServer,
   addUser,
@@ -30,6 +32,10 @@ import { PROTOCOL_VERSION, MAX_PUSH_OPS, type Op } from '#shared/sync/protocol.t
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 10_000)
 const DEVICE_RECORDS = Number(process.env.BENCH_DEVICE_RECORDS ?? 50_000)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+/** Initial pulls compared with PouchDB's replication, and the batch size PouchDB replicates with. */
+const PULL_SIZES = (process.env.BENCH_PULL_SIZES ?? '10000,50000,100000').split(',').map(Number)
+const POUCH_BATCH = Number(process.env.BENCH_POUCH_BATCH ?? 1000)
+const PULL_RUNS = Number(process.env.BENCH_PULL_RUNS ?? 1)
 
 interface Row {
   name: string
@@ -66,13 +72,15 @@ async function oneRun(): Promise<{
         { ...benchHousehold(i), gridId: i % 2 ? GRID_A : GRID_B },
       ),
     )
-    let pushBytes = 0
-    let pushGzipBytes = 0
-    const t0 = performance.now()
+    // The bodies are made (and measured) before the clock starts: the row times the server, not this client.
+    const bodies: string[] = []
     for (let i = 0; i < ops.length; i += MAX_PUSH_OPS) {
-      const body = JSON.stringify(pushBody(deviceId, ops.slice(i, i + MAX_PUSH_OPS)))
-      pushBytes += Buffer.byteLength(body)
-      pushGzipBytes += gzipSync(body).length
+      bodies.push(JSON.stringify(pushBody(deviceId, ops.slice(i, i + MAX_PUSH_OPS))))
+    }
+    const pushBytes = bodies.reduce((sum, body) => sum + Buffer.byteLength(body), 0)
+    const pushGzipBytes = bodies.reduce((sum, body) => sum + gzipSync(body).length, 0)
+    const t0 = performance.now()
+    for (const body of bodies) {
       const response = await fetch(`${base}/api/sync/push`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -85,8 +93,7 @@ async function oneRun(): Promise<{
 
     // Another device of the same user pulls everything (the deviceId must match its session's).
     const puller = await login(server, 'bench', 'bench-device-2')
-    let pullBytes = 0
-    let pullGzipBytes = 0
+    const pulled: string[] = []
     const t1 = performance.now()
     for (let since = 0, more = true; more;) {
       const query = `deviceId=bench-device-2&since=${since}&limit=1000&protocol=${PROTOCOL_VERSION}`
@@ -95,13 +102,14 @@ async function oneRun(): Promise<{
       })
       const text = await response.text()
       if (!response.ok) throw new Error(`pull failed: ${response.status} ${text}`)
-      pullBytes += Buffer.byteLength(text)
-      pullGzipBytes += gzipSync(text).length
+      pulled.push(text)
       const page = JSON.parse(text) as { cursor: number; more: boolean }
       since = page.cursor
       more = page.more
     }
     const pull = RECORDS / ((performance.now() - t1) / 1000)
+    const pullBytes = pulled.reduce((sum, text) => sum + Buffer.byteLength(text), 0)
+    const pullGzipBytes = pulled.reduce((sum, text) => sum + gzipSync(text).length, 0)
     return {
       ingest,
       pull,
@@ -126,6 +134,7 @@ interface DeviceResult {
   match: { p50: number; p95: number }
   list: { p50: number; p95: number }
   save: { p50: number; p95: number }
+  floor: { p50: number; p95: number }
 }
 
 /** Build the bench page, serve it on 127.0.0.1, and run it in Chromium with a fresh profile (real IndexedDB). */
@@ -152,6 +161,41 @@ async function deviceRun(n: number): Promise<DeviceResult> {
     await device.close()
     server.close()
   }
+}
+
+const count = (x: number) => Math.round(x).toLocaleString('en-US')
+
+/** Initial pull into a fresh device: ours beside PouchDB's replication and the bare IndexedDB ceiling, per size. */
+function pullRows(results: PullComparison[]): Row[] {
+  return results.flatMap(({ n, runs, ours, pouch, rawRate }) => [
+    {
+      name: `initial pull of ${count(n)} households into a fresh Chromium device from a server on loopback${runs > 1 ? ` (median of ${runs})` : ''}: ours (sync engine → Dexie) / PouchDB ${POUCH_BATCH === 1000 ? '' : `(batch_size ${POUCH_BATCH}) `}replicate.from → IndexedDB (${pouch.adapter}), ratio`,
+      value: `${ours.seconds.toFixed(1)} s (${count(ours.rate)}/s) / ${pouch.seconds.toFixed(1)} s (${count(pouch.rate)}/s): ${(ours.rate / pouch.rate).toFixed(2)}×`,
+      goal: `≥3× PouchDB${n === 100_000 ? ', 100k in ≤20 s' : ''} (proof issue)`,
+    },
+    {
+      name: `… the same ${count(n)} put with the bare IndexedDB API in the same run (the ceiling); ours as a share of it; our time in the transport (HTTP, JSON, schema) / the store (Dexie writes)`,
+      value: `${count(rawRate)}/s (ours ${Math.round((100 * ours.rate) / rawRate)}%); ${ours.transportSeconds.toFixed(1)} s / ${ours.storeSeconds.toFixed(1)} s`,
+      goal: '≥60% (proof issue)',
+    },
+  ])
+}
+
+/** Bytes per household of the initial pulls above (response bodies of the API), at the largest size. */
+function pullWireRows(results: PullComparison[]): Row[] {
+  const largest = results.at(-1)
+  if (!largest) return []
+  const { n, ours, pouch } = largest
+  const per = (bytes: number) => bytes / n
+  const side = (w: PullComparison['ours']['wire']) =>
+    `${Math.round(per(w.encoded))} B ${w.encodings.filter((e) => e !== 'identity').join('+') || 'identity'} / ${Math.round(per(w.raw))} B / ${Math.round(per(w.gzip))} B`
+  return [
+    {
+      name: `bytes on the wire per household, initial pull of ${count(n)} into Chromium (response bodies; as sent / JSON / regzipped): ours (${ours.wire.requests} requests) vs PouchDB (${pouch.wire.requests} requests)`,
+      value: `ours ${side(ours.wire)}; PouchDB ${side(pouch.wire)}; ours/PouchDB as sent ${(ours.wire.encoded / pouch.wire.encoded).toFixed(2)}, gzip ${(ours.wire.gzip / pouch.wire.gzip).toFixed(2)}`,
+      goal: 'ours ≤ half of PouchDB’s (proof issue)',
+    },
+  ]
 }
 
 const PUSH_EDITS = Number(process.env.BENCH_PUSH_EDITS ?? 10_000)
@@ -193,6 +237,11 @@ async function pushEndToEnd(n: number) {
 const runs = []
 for (let i = 0; i < RUNS; i++) runs.push(await oneRun())
 const device = await deviceRun(DEVICE_RECORDS)
+const pulls = await pullComparison(PULL_SIZES, { pouchBatchSize: POUCH_BATCH, runs: PULL_RUNS })
+// Bytes a device sends to push N offline-created households, ours beside PouchDB's replicate.to (tests/bench/pushPeer.ts).
+const pushWire = await pushComparison(Number(process.env.BENCH_PUSH_WIRE ?? 10_000), {
+  pouchBatchSize: POUCH_BATCH,
+})
 const pushed = await pushEndToEnd(PUSH_EDITS)
 const load = await loadRun(Number(process.env.BENCH_LOAD_DEVICES ?? 500), 3)
 const ms = (x: number) => `${x.toFixed(2)} ms`
@@ -220,8 +269,10 @@ const rows: Row[] = [
   {
     name: 'bytes on the wire per household, gzip (pulls are served gzipped), push / pull',
     value: `${Math.round(median(runs.map((r) => r.wirePushGzipPerRecord)))} B / ${Math.round(median(runs.map((r) => r.wirePullGzipPerRecord)))} B`,
-    goal: 'half of PouchDB’s (proof issue)',
+    goal: 'PouchDB’s below',
   },
+  ...pullWireRows(pulls),
+  ...pushWireRows(pushWire),
   {
     name: `device (Chromium, IndexedDB): ${device.n} households through the pull path, pages of 1,000`,
     value: `${device.loadSeconds.toFixed(1)} s (${Math.round(device.loadRate)} records/s)`,
@@ -232,6 +283,7 @@ const rows: Row[] = [
     value: `${Math.round(device.rawRate)} records/s (ours ${Math.round((100 * device.loadRate) / device.rawRate)}%)`,
     goal: '≥60% (proof issue)',
   },
+  ...pullRows(pulls),
   {
     name: `device: search index loaded from IndexedDB on first use, ${device.n} households`,
     value: `${(device.indexSeconds * 1000).toFixed(0)} ms`,
@@ -257,18 +309,33 @@ const rows: Row[] = [
     value: `${ms(device.save.p50)} / ${ms(device.save.p95)}`,
     goal: 'p95 ≤ 5 ms',
   },
+  {
+    name: '… the floor in the same run: the same record, op and clock written in one bare Dexie transaction (no validation, merge or reads), p50 / p95',
+    value: `${ms(device.floor.p50)} / ${ms(device.floor.p95)}`,
+    goal: '',
+  },
 ]
 rows.push({
   name: `push of ${pushed.n} edits made offline, end to end (device in Chromium → HTTP → server, batches of ${MAX_PUSH_OPS})`,
   value: `${pushed.pushSeconds.toFixed(1)} s (${pushed.pushed} applied; the whole sync with its pull ${pushed.syncSeconds.toFixed(1)} s; capturing them ${pushed.captureSeconds.toFixed(1)} s)`,
   goal: '≤ 3 s (proof issue)',
 })
+const loadFigures = (f: LoadFigures) =>
+  `${Math.round(f.p50)} ms / ${Math.round(f.p99)} ms, ${f.errors} errors of ${f.requests}`
 rows.push({
-  name: `load: ${load.devices} phones, each with its own grid, all syncing at once (push 5 + pull their deltas), ${load.rounds} rounds: p50 / p99, errors`,
-  value: `${Math.round(load.p50)} ms / ${Math.round(load.p99)} ms, ${load.errors} errors of ${load.requests}`,
+  name: `load, steady: ${load.devices} phones with a grid each, each syncing once every ${load.periodMs / 1000} s at a random moment (push 5 + pull its deltas), ${load.rounds} rounds; server in its own process: p50 / p99, errors`,
+  value: loadFigures(load.steady),
   goal: 'p99 ≤ 300 ms, 0 errors (proof issue)',
 })
+rows.push({
+  name: `load, burst: the same ${load.devices} phones all at the same instant, ${load.rounds} rounds: p50 / p99, errors`,
+  value: loadFigures(load.burst),
+  goal: '0 errors (queueing: no latency goal)',
+})
 rows.push(...(await import('./cluster.ts')).clusterBenchRows())
+rows.push(...(await (await import('./faults.ts')).faultBenchRows()))
+// The same ingest on PostgreSQL (BENCH_DATABASE_URL, else a private cluster; a row says so when none is installed).
+rows.push(...(await (await import('./pgIngest.ts')).pgIngestRows(RECORDS, RUNS)))
 const shell = await measureShell()
 rows.push({
   name: `app shell loaded before the first screen (${shell.files} files), gzip: JavaScript / CSS`,

@@ -9,5 +9,7 @@ export default defineConfig({
     outDir: resolve(import.meta.dirname, '../../node_modules/.bench-dist'),
     emptyOutDir: true,
     target: 'es2022',
+    // Readable function names in the CPU profiles that BENCH_PULL_PROFILE asks for (tests/bench/pullPeer.ts).
+    minify: !process.env.BENCH_PULL_PROFILE,
   },
 })

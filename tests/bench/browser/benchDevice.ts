@@ -2,6 +2,9 @@
  * The device side of `npm run bench`, run in Debian's Chromium: the app's own Dexie adapter, on real IndexedDB.
  * Loads N households through the real pull path (pages of 1,000, one bulk write each), then times search, paged
  * lists and local saves (the in-memory search index's first load is timed apart). Exposed as `window.gridpatrolBench.run(n)`; tests/bench/run.ts drives it.
+ * The initial-pull comparison (tests/bench/pullPeer.ts) drives `pullRun` (ours, over HTTP), `pouchRun` (PouchDB's
+ * replication into its IndexedDB adapter) and `rawRun` (the bare IndexedDB ceiling), each in a fresh profile.
+ * The push wire comparison (tests/bench/pushPeer.ts) drives `pushRun` (ours) and `pouchPushRun` (PouchDB's).
  */
 import { formatStamp } from '#shared/sync/hlc.ts'
 import { MAX_PUSH_OPS, PROTOCOL_VERSION, type ServerRecord } from '#shared/sync/protocol.ts'
@@ -16,6 +19,7 @@ import { createHttpTransport } from '../../../src/sync/httpTransport.ts'
 import { sessionTokenStore } from '../../../src/stores/services.ts'
 import { queryTerms } from '../../../src/db/searchText.ts'
 import { benchHousehold, GRIDS } from '../households.ts'
+import PouchDB from 'pouchdb-browser'
 
 const PAGE = 1000
 
@@ -62,13 +66,8 @@ async function rawBulkWrite(pages: readonly ServerRecord[][]): Promise<number> {
   return seconds
 }
 
-async function run(n: number) {
-  const db = new GridPatrolDb(`bench-${Date.now()}`)
-  let uuidCounter = 0
-  const newId = () => `0190b000-0000-7000-8000-${String(++uuidCounter).padStart(12, '0')}`
-  const store = createDexieLocalStore(db, { now: () => Date.now(), newId })
-  const stamp = formatStamp({ ms: Date.now() - 86_400_000, counter: 0, node: 'server' })
-
+/** N households as the server sends them (fields, a stamp per field, scope), in pull pages of 1,000. */
+function benchPages(n: number, stamp: string): ServerRecord[][] {
   const pages: ServerRecord[][] = []
   for (let start = 0; start < n; start += PAGE) {
     const records: ServerRecord[] = []
@@ -90,6 +89,16 @@ async function run(n: number) {
     }
     pages.push(records)
   }
+  return pages
+}
+
+async function run(n: number) {
+  const db = new GridPatrolDb(`bench-${Date.now()}`)
+  let uuidCounter = 0
+  const newId = () => `0190b000-0000-7000-8000-${String(++uuidCounter).padStart(12, '0')}`
+  const store = createDexieLocalStore(db, { now: () => Date.now(), newId })
+  const stamp = formatStamp({ ms: Date.now() - 86_400_000, counter: 0, node: 'server' })
+  const pages = benchPages(n, stamp)
 
   // The ceiling: the same records put with the bare IndexedDB API, one transaction per page, no index.
   const rawSeconds = await rawBulkWrite(pages)
@@ -129,6 +138,23 @@ async function run(n: number) {
   const save = await timed(200, (i) =>
     repository.create('household', { ...benchHousehold(n + i), gridId: GRIDS[i % GRIDS.length]! }),
   )
+  // The floor under a save, in the same run: what any save of ours must write (the record, its outbox op and the
+  // clock with the op seq) in one Dexie transaction, with no validation, merge or reads.
+  const saved = (await db.outbox.orderBy(':id').last())!
+  const record = (await db.records.get(saved.id))!
+  const floor = await timed(200, (i) => {
+    const id = `0190f000-0000-7000-8000-${String(i).padStart(12, '0')}`
+    return db.transaction('rw', [db.records, db.outbox, db.meta], () =>
+      Promise.all([
+        db.records.put({ ...record, id }),
+        db.outbox.add({ ...saved, seq: saved.seq + 1 + i, id }),
+        db.meta.bulkPut([
+          { key: 'clock', value: { ms: Date.now(), counter: 0, node: 'bench' } },
+          { key: 'lastOpSeq', value: saved.seq + 1 + i },
+        ]),
+      ]),
+    )
+  })
   db.close()
   await db.delete()
   return {
@@ -141,6 +167,7 @@ async function run(n: number) {
     match,
     list,
     save,
+    floor,
   }
 }
 
@@ -188,9 +215,137 @@ async function pushRun(options: { session: StoredSession; deviceId: string; grid
   }
 }
 
+/** The bare IndexedDB ceiling alone (for a fresh profile): seconds to put N households' pull pages. */
+async function rawRun(n: number) {
+  const stamp = formatStamp({ ms: Date.now() - 86_400_000, counter: 0, node: 'server' })
+  return { n, seconds: await rawBulkWrite(benchPages(n, stamp)) }
+}
+
+/**
+ * Initial pull of a fresh device, ours: the app's sync engine, HTTP transport and Dexie store, against the real
+ * server this page is served from (same origin), until the server says there is no more. The time inside the
+ * transport (request, transfer, JSON parse, schema check) and inside the store's page writes is summed apart.
+ */
+async function pullRun(options: { session: StoredSession; deviceId: string }) {
+  const db = new GridPatrolDb(`bench-pull-${Date.now()}`)
+  await db.setMeta('deviceId', options.deviceId)
+  await db.setMeta('session', options.session)
+  let counter = 0
+  const deps = {
+    now: () => Date.now(),
+    newId: () => `0190d000-0000-7000-8000-${String(++counter).padStart(12, '0')}`,
+  }
+  const client = createApiClient({ session: sessionTokenStore(() => db, deps.newId) })
+  const transport = createHttpTransport(client)
+  const store = createDexieLocalStore(db, deps)
+  let transportSeconds = 0
+  let storeSeconds = 0
+  const engine = new SyncEngine({
+    store: {
+      ...store,
+      applyPullPage: async (...args) => {
+        const t = performance.now()
+        try {
+          return await store.applyPullPage(...args)
+        } finally {
+          storeSeconds += (performance.now() - t) / 1000
+        }
+      },
+    },
+    transport: {
+      ...transport,
+      pull: async (query) => {
+        const t = performance.now()
+        try {
+          return await transport.pull(query)
+        } finally {
+          transportSeconds += (performance.now() - t) / 1000
+        }
+      },
+    },
+    now: deps.now,
+  })
+  const t0 = performance.now()
+  const summary = await engine.sync()
+  const seconds = (performance.now() - t0) / 1000
+  const stored = await db.records.where('kind').equals('household').count()
+  db.close()
+  return { seconds, pulled: summary.pulled, stored, transportSeconds, storeSeconds }
+}
+
+/**
+ * Initial pull of a fresh device, PouchDB's: `replicate.from` the CouchDB-style server this page is served from
+ * into a new database on PouchDB's IndexedDB adapter, until the replication completes.
+ */
+async function pouchRun(options: { url: string; batchSize: number }) {
+  const db = new PouchDB(`bench-pouch-${Date.now()}`)
+  const t0 = performance.now()
+  const result = await db.replicate.from(options.url, { batch_size: options.batchSize })
+  const seconds = (performance.now() - t0) / 1000
+  const info = await db.info()
+  await db.close()
+  if (!result.ok || result.doc_write_failures > 0)
+    throw new Error(`PouchDB replication failed: ${JSON.stringify(result).slice(0, 500)}`)
+  return { seconds, written: result.docs_written, stored: info.doc_count, adapter: info.adapter }
+}
+
+/** What the push below needs of pouchdb-browser beyond the module's declared types (pouchdb-browser.d.ts). */
+interface PouchPushDatabase {
+  bulkDocs(docs: object[]): Promise<{ ok?: boolean; error?: unknown }[]>
+  replicate: {
+    to(
+      target: string,
+      options?: { batch_size?: number },
+    ): Promise<{
+      ok: boolean
+      docs_read: number
+      docs_written: number
+      doc_write_failures: number
+    }>
+  }
+  close(): Promise<void>
+}
+
+/**
+ * Push of `n` households created offline, PouchDB's: the same households (the same ids as the pull comparison, the
+ * user's grids alternating) written to a new database on PouchDB's IndexedDB adapter, then `replicate.to` the
+ * CouchDB-style server until the replication completes. The wire is counted at the server (tests/bench/pushPeer.ts).
+ */
+async function pouchPushRun(options: { url: string; n: number; grids: string[]; batchSize: number }) {
+  const db = new PouchDB(`bench-pouch-push-${Date.now()}`) as unknown as PouchPushDatabase
+  const t0 = performance.now()
+  for (let start = 0; start < options.n; start += PAGE) {
+    const docs = []
+    for (let i = start; i < Math.min(options.n, start + PAGE); i++)
+      docs.push({
+        _id: `0190a000-0000-7000-8000-${String(i + 1).padStart(12, '0')}`,
+        kind: 'household',
+        ...benchHousehold(i),
+        gridId: options.grids[i % options.grids.length]!,
+      })
+    const results = await db.bulkDocs(docs)
+    if (results.some((r) => r.error)) throw new Error('PouchDB could not store the households')
+  }
+  const captureSeconds = (performance.now() - t0) / 1000
+  const t1 = performance.now()
+  const result = await db.replicate.to(options.url, { batch_size: options.batchSize })
+  const seconds = (performance.now() - t1) / 1000
+  await db.close()
+  if (!result.ok || result.doc_write_failures > 0)
+    throw new Error(`PouchDB replication failed: ${JSON.stringify(result).slice(0, 500)}`)
+  return { n: options.n, captureSeconds, seconds, written: result.docs_written }
+}
+
 declare global {
   interface Window {
-    gridpatrolBench: { run: typeof run; pushRun: typeof pushRun }
+    gridpatrolBench: {
+      run: typeof run
+      pushRun: typeof pushRun
+      pullRun: typeof pullRun
+      pouchRun: typeof pouchRun
+      rawRun: typeof rawRun
+      pouchPushRun: typeof pouchPushRun
+    }
   }
 }
-window.gridpatrolBench = { run, pushRun }
+window.gridpatrolBench = { run, pushRun, pullRun, pouchRun, rawRun, pouchPushRun }
