@@ -210,6 +210,8 @@ export class GridPatrolDb extends Dexie {
     // v7: the duplicate check moved to the in-memory SearchIndex, so [kind+dupKey] goes, and records without a
     // parent no longer write an empty parentId: a household now makes one index entry instead of three (each entry
     // is a write of its own, on every pulled record and every save). Old rows are not rewritten for it.
+    // Query a kind through liveRange/countLive ([kind+deleted+updatedAt]): a bare where('kind') lets Dexie pick any
+    // index starting with kind, and the now sparse [kind+parentId] holds no household.
     this.version(7).stores({ records: 'id, [kind+deleted+updatedAt], [kind+parentId]' })
   }
 

@@ -11,7 +11,7 @@ import { MAX_PUSH_OPS, PROTOCOL_VERSION, type ServerRecord } from '#shared/sync/
 import { GridPatrolDb } from '../../../src/db/GridPatrolDb.ts'
 import { createDexieLocalStore } from '../../../src/db/dexieLocalStore.ts'
 import { createRecordRepository } from '../../../src/db/recordRepository.ts'
-import { listPage, searchRecords } from '../../../src/db/recordQueries.ts'
+import { countLive, listPage, searchRecords } from '../../../src/db/recordQueries.ts'
 import type { StoredSession } from '../../../src/db/GridPatrolDb.ts'
 import { SyncEngine } from '../../../src/sync/SyncEngine.ts'
 import { createApiClient } from '../../../src/sync/apiClient.ts'
@@ -268,7 +268,8 @@ async function pullRun(options: { session: StoredSession; deviceId: string }) {
   const t0 = performance.now()
   const summary = await engine.sync()
   const seconds = (performance.now() - t0) / 1000
-  const stored = await db.records.where('kind').equals('household').count()
+  // Counted on [kind+deleted+updatedAt]: a bare where('kind') would let Dexie pick the sparse [kind+parentId] index.
+  const stored = await countLive(db, 'household')
   db.close()
   return { seconds, pulled: summary.pulled, stored, transportSeconds, storeSeconds }
 }
