@@ -105,8 +105,32 @@ export async function auditPage(url: string, profileDir: string): Promise<AuditR
       userDataDir: profileDir,
       logLevel: 'error',
     })
+    const lhr = await runLighthouse(url, chrome.port, cpuSlowdownMultiplier)
+    const installabilityErrors = await installability(chrome.port, url)
+    return {
+      url,
+      benchmarkIndex: lhr.environment.benchmarkIndex,
+      cpuSlowdownMultiplier,
+      finalUrl: lhr.finalDisplayedUrl,
+      ...summarize(lhr),
+      installabilityErrors,
+    }
+  } finally {
+    await chrome?.kill()
+    rmSync(wrapperDir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * One Lighthouse run of `url` in the Chromium on `port`. A run that failed to record its trace (a runtime error such
+ * as NO_NAVSTART, which asks to "run Lighthouse again") is run again, up to three times in all; the last error is
+ * thrown with every code seen.
+ */
+async function runLighthouse(url: string, port: number, cpuSlowdownMultiplier: number): Promise<Lhr> {
+  const errors: string[] = []
+  for (let attempt = 1; attempt <= 3; attempt++) {
     const result = await lighthouse(url, {
-      port: chrome.port,
+      port,
       output: 'json',
       logLevel: 'error',
       onlyCategories: [...CATEGORIES],
@@ -121,20 +145,10 @@ export async function auditPage(url: string, profileDir: string): Promise<AuditR
       const name = new URL(url).pathname.replace(/\W+/g, '_') || '_'
       writeFileSync(join(reportDir, `lighthouse${name}${Date.now()}.json`), JSON.stringify(lhr))
     }
-    if (lhr.runtimeError) throw new Error(`Lighthouse: ${lhr.runtimeError.code} ${lhr.runtimeError.message}`)
-    const installabilityErrors = await installability(chrome.port, url)
-    return {
-      url,
-      benchmarkIndex: lhr.environment.benchmarkIndex,
-      cpuSlowdownMultiplier,
-      finalUrl: lhr.finalDisplayedUrl,
-      ...summarize(lhr),
-      installabilityErrors,
-    }
-  } finally {
-    await chrome?.kill()
-    rmSync(wrapperDir, { recursive: true, force: true })
+    if (!lhr.runtimeError) return lhr
+    errors.push(`${lhr.runtimeError.code} ${lhr.runtimeError.message}`)
   }
+  throw new Error(`Lighthouse failed 3 times on ${url}: ${errors.join(' / ')}`)
 }
 
 /**
