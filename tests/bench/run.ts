@@ -239,9 +239,9 @@ for (let i = 0; i < RUNS; i++) runs.push(await oneRun())
 const device = await deviceRun(DEVICE_RECORDS)
 const pulls = await pullComparison(PULL_SIZES, { pouchBatchSize: POUCH_BATCH, runs: PULL_RUNS })
 // Bytes a device sends to push N offline-created households, ours beside PouchDB's replicate.to (tests/bench/pushPeer.ts).
-const pushWire = await pushComparison(Number(process.env.BENCH_PUSH_WIRE ?? 10_000), {
-  pouchBatchSize: POUCH_BATCH,
-})
+// BENCH_PUSH_WIRE=0 leaves it out.
+const PUSH_WIRE = Number(process.env.BENCH_PUSH_WIRE ?? 10_000)
+const pushWire = PUSH_WIRE > 0 ? await pushComparison(PUSH_WIRE, { pouchBatchSize: POUCH_BATCH }) : null
 const pushed = await pushEndToEnd(PUSH_EDITS)
 const load = await loadRun(Number(process.env.BENCH_LOAD_DEVICES ?? 500), 3)
 const ms = (x: number) => `${x.toFixed(2)} ms`
@@ -272,7 +272,7 @@ const rows: Row[] = [
     goal: 'PouchDB’s below',
   },
   ...pullWireRows(pulls),
-  ...pushWireRows(pushWire),
+  ...(pushWire ? pushWireRows(pushWire) : []),
   {
     name: `device (Chromium, IndexedDB): ${device.n} households through the pull path, pages of 1,000`,
     value: `${device.loadSeconds.toFixed(1)} s (${Math.round(device.loadRate)} records/s)`,
