@@ -20,7 +20,7 @@ import {
   startTestServer,
 } from '../fixtures/serverHarness.ts'
 import { startPrivateCluster } from '../pg/privateCluster.ts'
-import { freshSchema, startServerProcess, type ServerProcess } from '../pg/serverProcess.ts'
+import { freshSchema, startPgServerProcess, type ServerProcess } from '../pg/serverProcess.ts'
 import { benchHousehold } from './households.ts'
 
 export interface BenchRow {
@@ -105,7 +105,7 @@ async function twoProcessRun(url: string, records: number): Promise<number> {
       passwordHash,
       createdAt: Date.now(),
     })
-    servers.push(...(await Promise.all([startServerProcess(schema.url), startServerProcess(schema.url)])))
+    servers.push(...(await Promise.all([startPgServerProcess(schema.url), startPgServerProcess(schema.url)])))
     const devices = await Promise.all(
       servers.map(async (server, n) => {
         const deviceId = `bench-device-${n + 1}`

@@ -3,18 +3,17 @@
  * throwaway data directory, serving the built app from dist/, and Debian's Chromium driven by playwright-core with
  * throwaway persistent profiles (incognito contexts fail installability checks and lack a real service worker life).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs'
 import { request as httpRequest, createServer as createHttpServer } from 'node:http'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { expect } from 'vitest'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { formatStamp } from '#shared/sync/hlc.ts'
 import { MAX_PUSH_OPS, PROTOCOL_VERSION, type Op } from '#shared/sync/protocol.ts'
+import { ROOT, freePort, startServerProcess } from '../fixtures/serverProcess.ts'
 
-export const ROOT = resolve(import.meta.dirname, '../..')
+export { ROOT }
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -42,19 +41,6 @@ export interface RunningServer {
   kill(): Promise<void>
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createServer()
-    probe.once('error', fail)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() =>
-        typeof address === 'object' && address ? done(address.port) : fail(new Error('no port')),
-      )
-    })
-  })
-}
-
 /** Start the real server; `dataDir` reuses the data of a server that was stopped or killed (a restart). */
 export async function startServer(
   env: Record<string, string> = {},
@@ -63,56 +49,16 @@ export async function startServer(
   if (!existsSync(join(ROOT, 'dist/index.html')))
     throw new Error('dist/ is missing: run `npm run build` first')
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'gridpatrol-e2e-'))
-  const port = await freePort()
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      BASEMAP_URL: '',
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`)
-    try {
-      const response = await fetch(`${url}/api/health`)
-      if (response.ok) break
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`server did not start:\n${output}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  const logins = readDemoLogins(dataDir)
+  const server = await startServerProcess(dataDir, env)
   return {
-    url,
+    url: server.url,
     dataDir,
-    logins,
+    logins: readDemoLogins(dataDir),
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r))
-        child.kill('SIGTERM')
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))])
-        if (child.exitCode === null) child.kill('SIGKILL')
-      }
+      await server.stop()
       rmSync(dataDir, { recursive: true, force: true })
     },
-    async kill() {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGKILL')
-      await exited
-    },
+    kill: () => server.kill(),
   }
 }
 

@@ -25,7 +25,7 @@ import {
 import { TEST_PASSWORD_COST, hashPassword } from '../../server/services/password.ts'
 import type { PgSyncStore } from '../../server/store/PgSyncStore.ts'
 import { PASSWORD, createOp, editOp, householdFields, pushBody } from '../fixtures/serverHarness.ts'
-import { freshSchema, startServerProcess, type ServerProcess } from './serverProcess.ts'
+import { freshSchema, startPgServerProcess, type ServerProcess } from './serverProcess.ts'
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL!
 const DEVICES = 6
@@ -85,7 +85,7 @@ beforeAll(async () => {
   schema = await freshSchema(DATABASE_URL, 'conv')
   store = schema.store
   // Both start at once on the empty database: one migrates and seeds, the other waits for it (startup lock).
-  servers = await Promise.all([startServerProcess(schema.url), startServerProcess(schema.url)])
+  servers = await Promise.all([startPgServerProcess(schema.url), startPgServerProcess(schema.url)])
   const areas = await store.listAreas()
   const village = areas.find((a) => a.level === 'village')!
   grids = areas.filter((a) => a.parentId === village.id).map((a) => a.id)
