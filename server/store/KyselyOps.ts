@@ -12,6 +12,7 @@ import type {
   PhotosTable,
   RecordsTable,
 } from './database.ts'
+import { withRecordId } from './batchedOps.ts'
 import type {
   AccessTokenRow,
   AppliedResultRow,
@@ -684,7 +685,7 @@ export class KyselyOps implements StoreOps {
   }
 
   insertWrites(recordId: string, writes: readonly StoredWrite[]): Promise<void> {
-    return this.insertWritesOf(writes.map((write) => ({ ...write, recordId })))
+    return this.insertWritesOf(writes.map((write) => withRecordId(write, recordId)))
   }
 
   async insertWritesOf(writes: readonly (StoredWrite & { recordId: string })[]): Promise<void> {
@@ -1121,7 +1122,7 @@ function resolutionOf(r: Selectable<ConflictResolutionsTable>): ConflictResoluti
   }
 }
 
-function recordOf(row: Selectable<RecordsTable>): StoredRecord {
+export function recordOf(row: Selectable<RecordsTable>): StoredRecord {
   return {
     id: row.id,
     kind: row.kind satisfies RecordKind,
@@ -1151,7 +1152,9 @@ interface OpWriteEntry {
 }
 
 /** One history row per op: consecutive writes of one record with one stamp are one op's (see writesOfOp). */
-function opWriteRowsOf(writes: readonly (StoredWrite & { recordId: string })[]): Insertable<OpWritesTable>[] {
+export function opWriteRowsOf(
+  writes: readonly (StoredWrite & { recordId: string })[],
+): Insertable<OpWritesTable>[] {
   const rows: Insertable<OpWritesTable>[] = []
   let entries: Record<string, OpWriteEntry> = {}
   let first: (StoredWrite & { recordId: string }) | null = null
@@ -1173,11 +1176,9 @@ function opWriteRowsOf(writes: readonly (StoredWrite & { recordId: string })[]):
       first = write
       entries = {}
     }
-    entries[write.field] = {
-      v: write.value,
-      b: write.base,
-      ...(write.context === undefined ? {} : { c: write.context }),
-    }
+    const entry: OpWriteEntry = { v: write.value, b: write.base }
+    if (write.context !== undefined) entry.c = write.context
+    entries[write.field] = entry
   }
   close()
   return rows

@@ -34,7 +34,7 @@ export interface PgStoreOptions {
  *   transactions that write run one at a time across all processes, as SQLite's single writer does in one process.
  *   So the read-merge-write of a push sees every earlier commit (READ COMMITTED suffices, nothing is retried), and
  *   server seqs are handed out in commit order: a pull reading `seq > since` can never miss a row that commits later
- *   with a lower seq. Reads outside a transaction (record pages, lookups) do not wait for the lock.
+ *   with a lower seq. Reads outside a transaction (lookups) and in `readTransaction` (pulls) do not wait for the lock.
  * - Lock order is the same for every transaction (the counter row first), so they cannot deadlock each other.
  */
 export class PgSyncStore extends KyselyOps implements SyncStore {
@@ -90,6 +90,20 @@ export class PgSyncStore extends KyselyOps implements SyncStore {
       await sql`select seq from server_state where id = 1 for update`.execute(trx)
       return fn(new KyselyOps(trx, POSTGRES_DIALECT))
     })
+  }
+
+  /**
+   * A REPEATABLE READ, READ ONLY transaction without the server_state lock: a pull does not wait for pushes. Safe
+   * because writers hand out seqs under that lock and commit in seq order, so the commits any snapshot sees are
+   * always a contiguous prefix of the seqs: a page read by `seq > since` cannot skip a change that commits later. The
+   * snapshot (not READ COMMITTED) keeps a pull's several queries (records, exits, clock) on the same commits.
+   */
+  readTransaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
+    return this.kysely
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
+      .execute((trx) => fn(new KyselyOps(trx, POSTGRES_DIALECT)))
   }
 
   async close(): Promise<void> {

@@ -374,5 +374,10 @@ export interface StoreOps {
 export interface SyncStore extends StoreOps {
   /** Run `fn` in one transaction: all of it is stored, or nothing. Transactions do not nest. */
   transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T>
+  /**
+   * Run `fn` on one consistent view of the store (every query in it sees the same commits), for reading only: `fn`
+   * must not write. Unlike `transaction` it does not queue behind writers on PostgreSQL (see PgSyncStore).
+   */
+  readTransaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T>
   close(): Promise<void>
 }

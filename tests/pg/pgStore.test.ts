@@ -1,11 +1,21 @@
 /**
  * What the PostgreSQL adapter adds to the shared queries: its schema and migrations, numbers read back as numbers,
- * transactions serialized on the counter row (so seqs are handed out in commit order), a clock that never goes back.
+ * transactions serialized on the counter row (so seqs are handed out in commit order), read transactions on a snapshot
+ * without that lock, a clock that never goes back.
  */
 import { sql } from 'kysely'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { PgSyncStore } from '../../server/store/PgSyncStore.ts'
-import { T0, TEST_AREAS, TEST_DATABASE_URL } from '../fixtures/serverHarness.ts'
+import type { StoredRecord } from '../../server/store/SyncStore.ts'
+import {
+  COUNTY,
+  GRID_A,
+  T0,
+  TEST_AREAS,
+  TEST_DATABASE_URL,
+  TOWN,
+  VILLAGE,
+} from '../fixtures/serverHarness.ts'
 import { freshSchema } from './serverProcess.ts'
 
 let schema: Awaited<ReturnType<typeof freshSchema>>
@@ -88,6 +98,82 @@ describe('PgSyncStore', () => {
     expect(events).toEqual(['first got 1', 'first commits', 'second starts'])
   })
 
+  it("reads a snapshot without the writers' lock: a push commits while it is open, it sees none of that push, the next read sees all of it", async () => {
+    await store.insertAreas(TEST_AREAS)
+    await store.transaction(async (tx) => tx.saveRecord(household(await tx.nextSeq(), 1)))
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    let opened!: () => void
+    const open = new Promise<void>((r) => (opened = r))
+    const reading = store.readTransaction(async (tx) => {
+      const first = await tx.listRecordsSince(0, 100)
+      opened()
+      await gate
+      // The same queries after the writer committed: the same answers (one snapshot, not read committed).
+      return { first, again: await tx.listRecordsSince(0, 100), seq: await tx.lastSeq() }
+    })
+    await open
+    // Were the read holding the writers' lock, this push would wait for it, and it waits for the push: no answer.
+    const written = await store.transaction(async (tx) => {
+      const seqs = [await tx.nextSeq(), await tx.nextSeq()]
+      await tx.saveRecords(seqs.map((seq, i) => household(seq, 2 + i)))
+      return seqs
+    })
+    release()
+    const { first, again, seq } = await reading
+    expect(first.map((r) => r.seq)).toEqual([1])
+    expect(again).toEqual(first)
+    expect(seq).toBe(1)
+    expect(written).toEqual([2, 3])
+    // Nothing missed: the next pull from the first one's cursor brings exactly the push.
+    const next = await store.readTransaction((tx) => tx.listRecordsSince(seq, 100))
+    expect(next.map((r) => [r.id, r.seq])).toEqual([
+      [recordId(2), 2],
+      [recordId(3), 3],
+    ])
+    await expect(store.readTransaction((tx) => tx.touchDevice('device-x', 'nobody', T0))).rejects.toThrow(
+      /read-only/,
+    )
+  })
+
+  it('loses no change to pulls that page by seq on snapshots while several writers commit', async () => {
+    await store.insertAreas(TEST_AREAS)
+    const WRITERS = 4
+    const COMMITS = 15
+    let writing = WRITERS
+    const writers = Array.from({ length: WRITERS }, async (_, w) => {
+      for (let k = 0; k < COMMITS; k++) {
+        await store.transaction(async (tx) => {
+          // New records and edits of earlier ones (which move to a new seq), two per commit.
+          const ids = [1000 + w * COMMITS + k, 1000 + w * COMMITS + Math.floor(k / 2)]
+          for (const id of ids) {
+            const existing = await tx.getRecord(recordId(id))
+            const seq = await tx.nextSeq()
+            await tx.saveRecord({ ...household(seq, id), createdAt: existing?.createdAt ?? T0 })
+          }
+        })
+      }
+      writing--
+    })
+    // A device pulling pages of 3 meanwhile, keeping each record at the seq it last saw.
+    const seen = new Map<string, number>()
+    let cursor = 0
+    const pullPage = () =>
+      store.readTransaction(async (tx) => {
+        const page = await tx.listRecordsSince(cursor, 3)
+        for (const r of page) seen.set(r.id, r.seq)
+        cursor = page.at(-1)?.seq ?? cursor
+        return page.length
+      })
+    while (writing > 0) await pullPage()
+    await Promise.all(writers)
+    while ((await pullPage()) > 0);
+    const all = await store.listRecordsSince(0, 10_000)
+    expect(all).toHaveLength(WRITERS * COMMITS)
+    expect(new Map(all.map((r) => [r.id, r.seq]))).toEqual(seen)
+    expect(cursor).toBe(WRITERS * COMMITS * 2)
+  })
+
   it('never moves the stored clock backwards (a lagging process cannot undo another one)', async () => {
     const later = '1750000000005:0000:server'
     await store.saveClock(later)
@@ -96,6 +182,19 @@ describe('PgSyncStore', () => {
     await store.saveClock('1750000000009:0001:server')
     expect(await store.loadClock()).toBe('1750000000009:0001:server')
   })
+})
+
+const recordId = (n: number) => `01900000-0000-7000-8000-${String(n).padStart(12, '0')}`
+const household = (seq: number, n: number): StoredRecord => ({
+  id: recordId(n),
+  kind: 'household',
+  fields: { gridId: GRID_A, headName: `住户 ${n}` },
+  stamps: { gridId: `${T0}:0000:device-a`, headName: `${T0}:0000:device-a` },
+  deleted: false,
+  seq,
+  scope: { gridId: GRID_A, villageId: VILLAGE, townId: TOWN, countyId: COUNTY },
+  createdAt: T0,
+  updatedAt: T0,
 })
 
 const audit = {
