@@ -1,6 +1,7 @@
 export type ErrorCode =
   | 'invalid_request'
   | 'invalid_json'
+  | 'invalid_encoding'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'unauthorized'

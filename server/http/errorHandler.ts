@@ -15,8 +15,22 @@ const isBodyParserError = (error: unknown): error is BodyParserError =>
   typeof (error as { type?: unknown }).type === 'string' &&
   typeof (error as { status?: unknown }).status === 'number'
 
+/** A body that did not inflate (bad gzip data, cut short): zlib's error, passed on by body-parser with status 400. */
+const isInflateError = (error: unknown): boolean =>
+  typeof error === 'object' &&
+  error !== null &&
+  typeof (error as { code?: unknown }).code === 'string' &&
+  (error as { code: string }).code.startsWith('Z_')
+
 function toHttpError(error: unknown, bodyLimit: string): HttpError | null {
   if (error instanceof HttpError) return error
+  if (isInflateError(error)) {
+    return new HttpError(
+      400,
+      'invalid_encoding',
+      '请求内容的压缩数据已损坏，无法解压 (the compressed body is corrupt and could not be inflated)',
+    )
+  }
   if (!isBodyParserError(error)) return null
   switch (error.type) {
     case 'entity.parse.failed':

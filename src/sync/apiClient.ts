@@ -10,6 +10,9 @@
  *   refreshed again.
  * - A refused refresh is an AuthError: the caller asks for the password again; nothing stored is dropped here.
  *   A refresh that could not reach the server is a TransportError: the session may still be good.
+ * - A body asked to be gzipped (the sync push) goes with Content-Encoding: gzip only when it is at least
+ *   GZIP_MIN_BYTES of JSON and the browser has CompressionStream; otherwise, and for good once a server or proxy
+ *   refused gzip with 415, as plain JSON. The server inflates it within its body limit.
  */
 import type { z } from 'zod'
 import { apiErrorSchema } from '#shared/sync/protocol.ts'
@@ -38,6 +41,31 @@ export interface ApiRequestInit {
   body?: unknown
   /** false: send no token (login, config). */
   auth?: boolean
+  /** Gzip the body when it is large and the browser can (see GZIP_MIN_BYTES); the sync push asks for it. */
+  gzip?: boolean
+}
+
+/** Bodies shorter than this go as plain JSON: gzip saves little on them and costs a stream round trip. */
+export const GZIP_MIN_BYTES = 1024
+
+/** A body ready to send: its JSON text, or that text gzipped. */
+interface EncodedBody {
+  data: string | ArrayBuffer
+  gzipped: boolean
+}
+
+/**
+ * Gzip `text` with the browser's CompressionStream; null when there is none (older Android WebViews) or it fails:
+ * the caller then sends the JSON as it is.
+ */
+async function gzipText(text: string): Promise<ArrayBuffer | null> {
+  if (typeof CompressionStream !== 'function') return null
+  try {
+    const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'))
+    return await new Response(stream).arrayBuffer()
+  } catch {
+    return null
+  }
 }
 
 export interface ApiClient {
@@ -57,16 +85,45 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const timeoutMs = options.timeoutMs ?? 60_000
   const { session } = options
   let refreshing: Promise<string> | null = null
+  /** Set when the server (or a proxy before it) refused a gzipped body with 415: plain JSON from then on. */
+  let gzipRefused = false
+
+  async function encode(body: unknown, gzip: boolean): Promise<EncodedBody | undefined> {
+    if (body === undefined) return undefined
+    const text = JSON.stringify(body)
+    if (!gzip || gzipRefused || text.length < GZIP_MIN_BYTES) return { data: text, gzipped: false }
+    const gzipped = await gzipText(text)
+    return gzipped ? { data: gzipped, gzipped: true } : { data: text, gzipped: false }
+  }
+
+  /** `send` with an encoded body; a gzipped one refused with 415 goes once more as plain JSON. */
+  async function sendEncoded<T>(
+    method: HttpMethod,
+    path: string,
+    schema: z.ZodType<T>,
+    body: unknown,
+    encoded: EncodedBody | undefined,
+    token: string | null,
+  ): Promise<T> {
+    try {
+      return await send(method, path, schema, encoded, token)
+    } catch (error) {
+      if (!encoded?.gzipped || !(error instanceof RequestError) || error.status !== 415) throw error
+      gzipRefused = true
+      return send(method, path, schema, { data: JSON.stringify(body), gzipped: false }, token)
+    }
+  }
 
   async function send<T>(
     method: HttpMethod,
     path: string,
     schema: z.ZodType<T>,
-    body: unknown,
+    body: EncodedBody | undefined,
     token: string | null,
   ): Promise<T> {
     const headers: Record<string, string> = { Accept: 'application/json' }
     if (body !== undefined) headers['Content-Type'] = 'application/json'
+    if (body?.gzipped) headers['Content-Encoding'] = 'gzip'
     if (token !== null) headers['Authorization'] = `Bearer ${token}`
     const doFetch = options.fetch ?? globalThis.fetch
     let response: Response
@@ -74,7 +131,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       response = await doFetch(`${baseUrl}${path}`, {
         method,
         headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(body === undefined ? {} : { body: body.data }),
         // AbortSignal.timeout is missing on older Android WebViews: then the request has no timeout.
         signal: typeof AbortSignal.timeout === 'function' ? AbortSignal.timeout(timeoutMs) : null,
       })
@@ -116,7 +173,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     refreshing ??= (async () => {
       try {
         const deviceId = await session.deviceId()
-        const body = { refreshToken, deviceId }
+        const body = await encode({ refreshToken, deviceId }, false)
         const rotated = await send('POST', '/api/auth/refresh', loginResponseSchema, body, null)
         await session.save(rotated)
         return rotated.accessToken
@@ -133,11 +190,13 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   return {
     async request(method, path, schema, init = {}) {
-      if (init.auth === false) return send(method, path, schema, init.body, null)
+      // Encoded once: a retry after a token refresh sends the same bytes.
+      const encoded = await encode(init.body, init.gzip === true)
+      if (init.auth === false) return sendEncoded(method, path, schema, init.body, encoded, null)
       const held = await session.tokens()
       if (!held) throw new AuthError('尚未登录', 'not_logged_in')
       try {
-        return await send(method, path, schema, init.body, held.accessToken)
+        return await sendEncoded(method, path, schema, init.body, encoded, held.accessToken)
       } catch (error) {
         if (!(error instanceof AuthError) || error.status !== 401) throw error
       }
@@ -148,7 +207,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         if (!current.refreshToken) throw new AuthError('登录已过期，请重新登录', 'token_expired')
         token = await refresh(current.refreshToken)
       }
-      return send(method, path, schema, init.body, token)
+      return sendEncoded(method, path, schema, init.body, encoded, token)
     },
   }
 }

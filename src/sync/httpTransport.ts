@@ -31,7 +31,7 @@ export function createHttpTransport(client: ApiClient): HttpTransport {
   const { request } = client
   return {
     push: (body: PushRequest): Promise<PushResponse> =>
-      request('POST', '/api/sync/push', pushResponseSchema, { body }),
+      request('POST', '/api/sync/push', pushResponseSchema, { body, gzip: true }),
     pull: (query: PullQuery): Promise<PullResponse> => {
       const params = new URLSearchParams({
         deviceId: query.deviceId,

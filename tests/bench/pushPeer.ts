@@ -7,9 +7,11 @@
  *   `replicate.to` an express-pouchdb server (over in-memory PouchDB) until the replication completes.
  * Both are counted the same way, at the server, before any route: every request under the API's prefix during the
  * run (ours: the pushes and the pull that ends the sync; PouchDB: the database check, revs_diff, bulk_docs,
- * checkpoints, all of it), its body as it arrived and that body gzipped one by one. Neither client compresses request
- * bodies (our HTTP transport sends plain JSON; so does PouchDB's), so "as sent" is the JSON; the gzip figure is what a
- * gzip-encoding client would send. Request headers are not counted.
+ * checkpoints, all of it), its body as it arrived (the bytes on the wire), decoded, and the decoded body gzipped one by
+ * one. Our HTTP transport gzips push bodies (Content-Encoding: gzip, the browser's CompressionStream; bodies under
+ * 1 KB, e.g. the pull's, go plain), so ours "as sent" is those gzipped bytes; PouchDB's client sends plain JSON, so
+ * its "as sent" is the JSON, and its gzip figure is what it would send if it compressed. Request headers are not
+ * counted.
  */
 import type { IncomingMessage } from 'node:http'
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
@@ -27,7 +29,7 @@ export interface SentCount {
   requests: number
   /** Requests with a body (POST/PUT). */
   withBody: number
-  /** Bodies as they arrived (with whatever content-encoding the client used: none, for both). */
+  /** Bodies as they arrived, with whatever content-encoding the client used (ours: gzip on pushes; PouchDB: none). */
   sent: number
   /** The bodies decoded: the JSON itself. */
   raw: number
@@ -216,14 +218,15 @@ const count = (x: number) => Math.round(x).toLocaleString('en-US')
 export function pushWireRows(result: PushComparison): { name: string; value: string; goal: string }[] {
   const { n, ours, pouch } = result
   const per = (bytes: number) => Math.round(bytes / n)
-  const side = (s: SentCount) => `${per(s.sent)} B / ${per(s.gzip)} B (${s.requests} requests)`
+  const side = (s: SentCount) =>
+    `${per(s.sent)} B / ${per(s.raw)} B / ${per(s.gzip)} B (${s.requests} requests; encodings: ${s.encodings.join(', ')})`
   const routes = (s: SentCount) =>
     Object.entries(s.byRoute)
       .map(([route, k]) => `${route} ×${k}`)
       .join(', ')
   return [
     {
-      name: `bytes on the wire per household, push of ${count(n)} created offline, from Chromium to a server on loopback (request bodies as sent, uncompressed: neither client compresses them / gzipped): ours (sync engine, batches of ${MAX_PUSH_OPS}) vs PouchDB (replicate.to, batch_size ${count(result.pouchBatchSize)})`,
+      name: `bytes on the wire per household, push of ${count(n)} created offline, from Chromium to a server on loopback (request bodies as sent — ours gzipped by the app's HTTP transport, PouchDB's plain JSON — / as JSON / each JSON body gzipped): ours (sync engine, batches of ${MAX_PUSH_OPS}) vs PouchDB (replicate.to, batch_size ${count(result.pouchBatchSize)})`,
       value: `ours ${side(ours.sent)}; PouchDB ${side(pouch.sent)}; ours/PouchDB as sent ${(ours.sent.sent / pouch.sent.sent).toFixed(2)}, gzip ${(ours.sent.gzip / pouch.sent.gzip).toFixed(2)}`,
       goal: 'ours ≤ half of PouchDB’s (proof issue)',
     },

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { PROTOCOL_VERSION } from '#shared/sync/protocol.ts'
 import type { PushRequest } from '#shared/sync/protocol.ts'
@@ -126,5 +127,86 @@ describe('createHttpTransport', () => {
     })
     expect(result).toEqual({ ...tokens, user: { ...user, id: '3' } })
     expect((calls[0]!.init.headers as Record<string, string>)['Authorization']).toBeUndefined()
+  })
+})
+
+describe('gzipped push bodies', () => {
+  /** A push large enough to be gzipped: 40 households' worth of ops. */
+  const bigPush: PushRequest = {
+    protocol: PROTOCOL_VERSION,
+    deviceId: 'device0001',
+    ops: Array.from({ length: 40 }, (_, i) => ({
+      type: 'put' as const,
+      seq: i + 1,
+      kind: 'household' as const,
+      id: `0190a000-0000-7000-8000-${String(i + 1).padStart(12, '0')}`,
+      stamp: '1700000000000:0000:device0001',
+      base: { headName: null, address: null },
+      create: true,
+      fields: { headName: `住户 ${i}`, address: `天荒坪镇余村 ${i} 号` },
+    })),
+  }
+  const applied = (request: PushRequest) =>
+    json(200, {
+      protocol: 1,
+      clock: CLOCK,
+      results: request.ops.map((op) => ({ seq: op.seq, status: 'applied' })),
+    })
+  const headersOf = (init: RequestInit) => init.headers as Record<string, string>
+  const inflated = (init: RequestInit): unknown =>
+    JSON.parse(gunzipSync(new Uint8Array(init.body as ArrayBuffer)).toString('utf8'))
+
+  it('gzips a large push (Content-Encoding: gzip) and sends the same JSON, smaller', async () => {
+    const { fetch, calls } = fakeFetch(() => applied(bigPush))
+    await transport({ fetch }).push(bigPush)
+    const init = calls[0]!.init
+    expect(headersOf(init)['Content-Encoding']).toBe('gzip')
+    expect(headersOf(init)['Content-Type']).toBe('application/json')
+    expect(inflated(init)).toEqual(bigPush)
+    expect((init.body as ArrayBuffer).byteLength).toBeLessThan(JSON.stringify(bigPush).length / 3)
+  })
+
+  it('sends a small push, and any other request, as plain JSON', async () => {
+    const { fetch, calls } = fakeFetch(() => json(200, { field: 'idNumber', value: 'x' }))
+    const http = transport({ fetch })
+    await http.unmask('person', '0190a000-0000-7000-8000-000000000001', 'idNumber'.padEnd(2000, 'x'))
+    expect(headersOf(calls[0]!.init)['Content-Encoding']).toBeUndefined()
+    expect(typeof calls[0]!.init.body).toBe('string')
+
+    const small = fakeFetch(() => applied(push))
+    await transport({ fetch: small.fetch }).push(push)
+    expect(headersOf(small.calls[0]!.init)['Content-Encoding']).toBeUndefined()
+    expect(JSON.parse(String(small.calls[0]!.init.body))).toEqual(push)
+  })
+
+  it('sends plain JSON where the browser has no CompressionStream', async () => {
+    const original = globalThis.CompressionStream
+    // @ts-expect-error: an older WebView without the Compression Streams API
+    delete globalThis.CompressionStream
+    try {
+      const { fetch, calls } = fakeFetch(() => applied(bigPush))
+      await transport({ fetch }).push(bigPush)
+      expect(headersOf(calls[0]!.init)['Content-Encoding']).toBeUndefined()
+      expect(JSON.parse(String(calls[0]!.init.body))).toEqual(bigPush)
+    } finally {
+      globalThis.CompressionStream = original
+    }
+  })
+
+  it('when a server refuses gzip with 415, sends that push again as plain JSON, and plain from then on', async () => {
+    const { fetch, calls } = fakeFetch((_, init) =>
+      headersOf(init)['Content-Encoding'] === 'gzip'
+        ? json(415, { error: { code: 'unsupported_media_type', message: '不支持的请求编码' } })
+        : applied(bigPush),
+    )
+    const http = transport({ fetch })
+    expect((await http.push(bigPush)).results).toHaveLength(40)
+    await http.push(bigPush)
+    expect(calls.map((c) => headersOf(c.init)['Content-Encoding'] ?? 'plain')).toEqual([
+      'gzip',
+      'plain',
+      'plain',
+    ])
+    expect(JSON.parse(String(calls[1]!.init.body))).toEqual(bigPush)
   })
 })

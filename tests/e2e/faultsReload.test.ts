@@ -27,6 +27,7 @@ import {
   waitForServiceWorkerControl,
   type Device,
   type RunningServer,
+  pushRequest,
 } from './harness.ts'
 
 const RUNS = Number(process.env.FAULT_RUNS ?? 1)
@@ -89,7 +90,7 @@ describe('a page reloaded mid-sync', () => {
         const pushed: number[][] = []
         let reloaded: Promise<void> | null = null
         await page.route('**/api/sync/push', async (route) => {
-          const seqs = (route.request().postDataJSON() as { ops: { seq: number }[] }).ops.map((op) => op.seq)
+          const seqs = (await pushRequest(route.request())).ops.map((op) => op.seq)
           pushed.push(seqs)
           if (pushed.length === 2) {
             reloaded = reloadDuring(page, route, serverGetsIt)

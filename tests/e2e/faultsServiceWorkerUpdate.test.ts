@@ -20,6 +20,7 @@ import {
   type DeployProxy,
   type Device,
   type RunningServer,
+  pushRequest,
 } from './harness.ts'
 
 const RUNS = Number(process.env.FAULT_RUNS ?? 1)
@@ -74,9 +75,7 @@ describe('a service-worker update while changes are queued', () => {
         await page.route('**/api/sync/**', async (route) => {
           if (!open) return route.abort('connectionrefused')
           if (route.request().method() === 'POST')
-            pushed.push(
-              ...(route.request().postDataJSON() as { ops: { seq: number }[] }).ops.map((op) => op.seq),
-            )
+            pushed.push(...(await pushRequest(route.request())).ops.map((op) => op.seq))
           return route.fallback()
         })
         await context.setOffline(false)

@@ -7,8 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs'
 import { request as httpRequest, createServer as createHttpServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
 import { expect } from 'vitest'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core'
 import { formatStamp } from '#shared/sync/hlc.ts'
 import { MAX_PUSH_OPS, PROTOCOL_VERSION, type Op } from '#shared/sync/protocol.ts'
 import { ROOT, freePort, startServerProcess } from '../fixtures/serverProcess.ts'
@@ -450,4 +451,15 @@ export async function startDeployProxy(server: RunningServer): Promise<DeployPro
         proxy.close(() => done())
       }),
   }
+}
+
+/**
+ * A push request as the device sent it (`raw`, byte for byte) and as the server reads it (`ops`): the app gzips push
+ * bodies of 1 KB or more (Content-Encoding: gzip), so a route handler must not read them as text.
+ */
+export async function pushRequest(request: Request): Promise<{ raw: Buffer; ops: { seq: number }[] }> {
+  const raw = request.postDataBuffer() ?? Buffer.alloc(0)
+  const gzipped = (await request.headerValue('content-encoding')) === 'gzip'
+  const json = (gzipped ? gunzipSync(raw) : raw).toString('utf8')
+  return { raw, ops: (JSON.parse(json) as { ops: { seq: number }[] }).ops }
 }
