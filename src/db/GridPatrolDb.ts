@@ -5,12 +5,15 @@
  * taken for a retry and silently dropped).
  *
  * Invariants:
- * - Op seqs come from `meta.lastOpSeq`, bumped in the transaction that writes the op, so they strictly increase and
- *   are never reused, even if the outbox is cleared or its key generator reset. The device id lives in the same
- *   table: a wiped database makes a new device id, so a fresh sequence is a fresh (device, seq) namespace.
+ * - Op seqs and clock stamps strictly increase and are never reused, even if the outbox is cleared or its key
+ *   generator reset: the highest issued is the newest queued op's or `meta.lastOpSeq` / `meta.clock`, which every
+ *   path that takes ops out of the outbox raises first (deviceClock.ts). The device id lives in the same table: a
+ *   wiped database makes a new device id, so a fresh sequence is a fresh (device, seq) namespace.
  * - `scopeKey` is stored only when a pull run completes (see SyncEngine.ts): a key that differs from the server's
  *   makes the next pull a rebuild that drops the records the user lost.
- * - A record's `pending` is 1 while it has ops in the outbox. Remote writes to fields with unacknowledged local ops
+ * - Whether a record has ops queued is read from the outbox (its `id` index; `withQueuedState` in recordQueries.ts):
+ *   an acknowledged push only deletes outbox rows and writes no record, so a record's stored `pending` is as of its
+ *   last write (a save sets it, a pull page sets it from the outbox). Remote writes to fields with unacknowledged local ops
  *   (in the outbox or refused and not yet dismissed) are not shown but kept in `held`, and merged in when those ops
  *   leave (acknowledged, or refused and dismissed), so the device still converges with the server.
  */
@@ -39,7 +42,10 @@ export interface LocalRecord {
   updatedAt: number
   /** The server's change sequence of the last pulled version, 0 for a record the server has not sent yet. */
   serverSeq: number
-  /** 1 while the record has ops in the outbox. */
+  /**
+   * 1 if the record had ops in the outbox when it was last written. An acknowledgement does not rewrite records, so
+   * read the current state from the outbox (`withQueuedState` in recordQueries.ts).
+   */
   pending: 0 | 1
   /** Remote writes held back from fields with unacknowledged local ops. */
   held?: RecordState

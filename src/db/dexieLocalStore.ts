@@ -6,11 +6,11 @@
  * have queued ops (their refusals stay: the user still sees what was refused and why). While such a record is
  * kept, the new scope key is not stored, so the next run rebuilds again once that op has been pushed.
  */
-import type { Op, PullResponse } from '#shared/sync/protocol.ts'
+import type { Op, OpResult, PullResponse } from '#shared/sync/protocol.ts'
 import type { LocalStore, PullEnd, PushOutcome } from '../sync/ports.ts'
 import { deviceIdFrom } from './GridPatrolDb.ts'
 import type { GridPatrolDb, LocalRecord, OutboxOp, RefusedOp } from './GridPatrolDb.ts'
-import { receiveStamp } from './deviceClock.ts'
+import { receiveStamp, retireOps } from './deviceClock.ts'
 import { pendingFieldsById, receivePulled, releaseHeld } from './recordState.ts'
 
 export interface DexieLocalStoreDeps {
@@ -27,23 +27,30 @@ export function wireOp(row: OutboxOp): Op {
 export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDeps): LocalStore {
   const makeDeviceId = deviceIdFrom(deps.newId)
 
-  /** Recompute `pending` and release held-back writes for records whose ops just left the outbox. */
+  /**
+   * Release held-back writes of the records among `ids` whose ops just left the outbox. Only records that hold
+   * something are written: an acknowledgement does not rewrite the records it acknowledges (whether a record has ops
+   * queued is read from the outbox: `withQueuedState` in recordQueries.ts), so a push of 10,000 edits writes no record.
+   */
   async function settle(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return
-    const [records, queued, refused] = await Promise.all([
-      db.records.bulkGet([...ids]),
-      db.outbox.where('id').anyOf(ids).toArray(),
-      db.refused.where('id').anyOf(ids).toArray(),
+    const holding = (await db.records.bulkGet([...ids])).filter(
+      (record): record is LocalRecord => record?.held !== undefined,
+    )
+    if (holding.length === 0) return
+    const holdingIds = holding.map((record) => record.id)
+    const [queued, refused] = await Promise.all([
+      db.outbox.where('id').anyOf(holdingIds).toArray(),
+      db.refused.where('id').anyOf(holdingIds).toArray(),
     ])
     const queuedIds = new Set(queued.map((op) => op.id))
     const pending = pendingFieldsById([...queued, ...refused])
-    const updated: LocalRecord[] = []
-    for (const record of records) {
-      if (!record) continue
-      const next = releaseHeld(record, pending.get(record.id) ?? new Set())
-      updated.push({ ...next, pending: queuedIds.has(record.id) ? 1 : 0 })
-    }
-    await db.records.bulkPut(updated)
+    await db.records.bulkPut(
+      holding.map((record) => ({
+        ...releaseHeld(record, pending.get(record.id) ?? new Set()),
+        pending: queuedIds.has(record.id) ? 1 : 0,
+      })),
+    )
   }
 
   /**
@@ -55,6 +62,13 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
     const highest = (await db.records.orderBy(':id').lastKey()) as string | undefined
     const maybeStored = highest === undefined ? [] : ids.filter((id) => id <= highest)
     return maybeStored.length === 0 ? [] : db.records.bulkGet(maybeStored)
+  }
+
+  /** Delete the outbox ops with these seqs; resolves with how many were there. */
+  async function deleteCounted(seqs: number[]): Promise<number> {
+    const present = (await db.outbox.bulkGet(seqs)).filter((row) => row !== undefined).length
+    await db.outbox.bulkDelete(seqs)
+    return present
   }
 
   return {
@@ -74,29 +88,43 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
       return db.outbox.where(':id').belowOrEqual(upToSeq).count()
     },
 
-    applyPushResults(sent, results, clock) {
-      return db.transaction('rw', [db.records, db.outbox, db.refused, db.meta], async () => {
-        const sentSeqs = new Set(sent.map((op) => op.seq))
-        const touched = new Set<string>()
-        const answered = results.filter((result) => sentSeqs.has(result.seq))
-        const rows = await db.outbox.bulkGet(answered.map((result) => result.seq))
+    async applyPushResults(sent, results, clock) {
+      const bySeq = new Map(sent.map((op) => [op.seq, op]))
+      const answers = new Map<number, OpResult>()
+      for (const result of results) if (bySeq.has(result.seq)) answers.set(result.seq, result)
+      const answered = [...answers.keys()].map((seq) => bySeq.get(seq)!)
+      const refusedSeqs = [...answers.values()]
+        .filter((result) => result.status !== 'applied')
+        .map((result) => result.seq)
+      // Meta first takes the seqs and stamps of what leaves the outbox (deviceClock.ts) and the server's clock, in a
+      // short transaction of its own: meta raised with the ops still queued is harmless (a seq or a stamp skipped),
+      // and the long one below then leaves meta free for the request of the next batch (the API client reads the
+      // session's token there) instead of holding it back until the answers are written.
+      await db.transaction('rw', [db.outbox, db.meta], () =>
+        retireOps(db, answered, makeDeviceId, { remote: clock, now: deps.now() }),
+      )
+      return db.transaction('rw', [db.records, db.outbox, db.refused], async () => {
+        // Only refused ops are read back (their undo values are not on the wire); applied ones are deleted unread.
+        const refusedRows = await db.outbox.bulkGet(refusedSeqs)
         const refusedAt = deps.now()
-        const done: number[] = []
         const refusals: RefusedOp[] = []
-        for (const [index, result] of answered.entries()) {
-          const row = rows[index]
-          if (!row) continue
-          touched.add(row.id)
-          done.push(row.seq)
-          if (result.status === 'applied') continue
+        for (const [index, row] of refusedRows.entries()) {
+          const result = answers.get(refusedSeqs[index]!)
+          if (!row || !result || result.status === 'applied') continue
           const { code, reason, field } = result
           refusals.push({ ...row, code, reason, refusedAt, ...(field === undefined ? {} : { field }) })
         }
-        await db.outbox.bulkDelete(done)
+        // A batch is the outbox's next ops in seq order, and later ops get higher seqs: when every op sent was
+        // answered, the seqs from the first to the last sent are exactly the batch, and go in one range delete.
+        const first = sent[0]?.seq
+        const last = sent.at(-1)?.seq
+        const left =
+          answered.length === sent.length && first !== undefined && last !== undefined
+            ? await db.outbox.where(':id').between(first, last, true, true).delete()
+            : await deleteCounted(answered.map((op) => op.seq))
         await db.refused.bulkPut(refusals)
-        const outcome: PushOutcome = { applied: done.length - refusals.length, refused: refusals.length }
-        await settle([...touched])
-        await receiveStamp(db, clock, deps.now(), makeDeviceId)
+        await settle([...new Set(answered.map((op) => op.id))])
+        const outcome: PushOutcome = { applied: left - refusals.length, refused: refusals.length }
         return outcome
       })
     },
@@ -118,6 +146,7 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
           ids.length ? db.refused.where('id').anyOf(ids).toArray() : [],
         ])
         const pending = pendingFieldsById([...queued, ...refused])
+        const queuedIds = new Set(queued.map((op) => op.id))
         const byId = new Map<string, LocalRecord>()
         for (const local of locals) if (local) byId.set(local.id, local)
         for (const remote of page.records) {
@@ -133,6 +162,7 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
             townId: remote.scope.townId,
             countyId: remote.scope.countyId,
             serverSeq: Math.max(local?.serverSeq ?? 0, remote.seq),
+            pending: queuedIds.has(remote.id) ? 1 : 0,
           }
           byId.set(remote.id, receivePulled(base, remoteState, keep))
         }

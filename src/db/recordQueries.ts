@@ -12,12 +12,45 @@ import { dupKeyOf, normalizedAddress, queryTerms } from './searchText.ts'
 export interface SearchOptions extends IndexFilters {
   limit?: number
   offset?: number
+  /** Read each record's `pending` from the outbox (withQueuedState), in the same round trip as the records. */
+  queuedState?: boolean
 }
 
-/** The live records with these ids, in that order (one that was deleted meanwhile is left out). */
-async function recordsOf(db: GridPatrolDb, ids: string[]): Promise<LocalRecord[]> {
-  const rows = await db.records.bulkGet(ids)
-  return rows.filter((row): row is LocalRecord => row !== undefined && !row.deleted)
+/**
+ * The live records with these ids, in that order (one that was deleted meanwhile is left out). With `queuedState`,
+ * their `pending` is read from the outbox in the same round trip (see withQueuedState).
+ */
+async function recordsOf(db: GridPatrolDb, ids: string[], queuedState = false): Promise<LocalRecord[]> {
+  const [rows, queued] = await Promise.all([
+    db.records.bulkGet(ids),
+    queuedState ? queuedAmong(db, ids) : null,
+  ])
+  const live = rows.filter((row): row is LocalRecord => row !== undefined && !row.deleted)
+  return queued ? live.map((record) => withPending(record, queued)) : live
+}
+
+/** The ids among `ids` that have ops in the outbox (one lookup on its `id` index). */
+async function queuedAmong(db: GridPatrolDb, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set()
+  return new Set((await db.outbox.where('id').anyOf(ids).keys()).map(String))
+}
+
+function withPending(record: LocalRecord, queued: ReadonlySet<string>): LocalRecord {
+  const pending = queued.has(record.id) ? 1 : 0
+  return record.pending === pending ? record : { ...record, pending }
+}
+
+/**
+ * The records with `pending` read from the outbox: 1 for those with ops queued. The stored flag is as of the
+ * record's last write, and an acknowledged push does not rewrite the records it acknowledges (GridPatrolDb.ts), so
+ * what shows a record as unsynced reads it through here (or through the `queuedState` option of the queries below).
+ */
+export async function withQueuedState(db: GridPatrolDb, records: LocalRecord[]): Promise<LocalRecord[]> {
+  const queued = await queuedAmong(
+    db,
+    records.map((record) => record.id),
+  )
+  return records.map((record) => withPending(record, queued))
 }
 
 /** The live (not deleted) records of a kind, on the [kind+deleted+updatedAt] index. */
@@ -33,8 +66,9 @@ export async function listPage(
   kind: RecordKind,
   offset: number,
   limit: number,
+  queuedState = false,
 ): Promise<LocalRecord[]> {
-  return recordsOf(db, await db.searchIndex.page(kind, offset, limit))
+  return recordsOf(db, await db.searchIndex.page(kind, offset, limit), queuedState)
 }
 
 export function countLive(db: GridPatrolDb, kind: RecordKind): Promise<number> {
@@ -62,9 +96,9 @@ export async function searchRecords(
   query: string,
   options: SearchOptions = {},
 ): Promise<LocalRecord[]> {
-  const { offset = 0, limit = 50, gridId, tag, status } = options
+  const { offset = 0, limit = 50, gridId, tag, status, queuedState = false } = options
   const ids = await db.searchIndex.search(kind, queryTerms(query), { gridId, tag, status }, offset, limit)
-  return recordsOf(db, ids)
+  return recordsOf(db, ids, queuedState)
 }
 
 /**

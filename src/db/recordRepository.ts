@@ -1,6 +1,7 @@
 /**
- * Local changes to records. Each change writes the record AND its outbox op in one Dexie transaction (with the
- * clock and op seq in meta), so a record never changes without the op that will carry the change to the server.
+ * Local changes to records. Each change writes the record AND its outbox op in one Dexie transaction, so a record
+ * never changes without the op that will carry the change to the server. The op's seq and stamp are the device's
+ * record of them (meta is written only when ops leave the outbox: see deviceClock.ts).
  * Edits are field patches carrying only the fields that really changed; `base` names the stamp each patched field
  * had as the server last knew it (a stamp of a refused op is replaced by that op's own base).
  */
@@ -121,9 +122,13 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
     return record
   }
 
-  /** Write the record, its op and the clock that stamped it together (one round trip, one transaction). */
+  /** Write the record and its op together (one round trip, one transaction); meta only for a new device id. */
   async function save(record: LocalRecord, op: OutboxOp, meta: MetaRow[]): Promise<void> {
-    await Promise.all([db.records.put(record), db.outbox.add(op), db.meta.bulkPut(meta)])
+    await Promise.all([
+      db.records.put(record),
+      db.outbox.add(op),
+      meta.length > 0 ? db.meta.bulkPut(meta) : undefined,
+    ])
   }
 
   return {
@@ -160,9 +165,11 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
 
     async update(kind, id, input) {
       return db.transaction('rw', tables, async () => {
-        const [record, refused] = await Promise.all([
+        // The clock is read with the record (one round trip; an edit that changes nothing just does not use it).
+        const [record, refused, { stamp, seq, meta }] = await Promise.all([
           existing(kind, id),
           db.refused.where('id').equals(id).toArray(),
+          nextStampAndSeq(db, deps.now(), makeDeviceId),
         ])
         if (record.deleted) throw new RecordNotFoundError(id)
         // A value sent back unchanged is no edit, so it is not validated either: a masked phone the server sent
@@ -177,10 +184,7 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
         const names = Object.keys(changed)
         if (names.length === 0) return false
         checkMerged(kind, record.fields, changed)
-        const [{ stamp, seq, meta }, scope] = await Promise.all([
-          nextStampAndSeq(db, deps.now(), makeDeviceId),
-          'gridId' in changed ? scopeOf(String(changed['gridId'])) : null,
-        ])
+        const scope = 'gridId' in changed ? await scopeOf(String(changed['gridId'])) : null
         const base = Object.fromEntries(names.map((field) => [field, serverBase(record, field, refused)]))
         const prev = Object.fromEntries(
           names.filter((field) => field in record.fields).map((field) => [field, record.fields[field]]),
@@ -194,12 +198,12 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
 
     async remove(kind, id) {
       return db.transaction('rw', tables, async () => {
-        const [record, refused] = await Promise.all([
+        const [record, refused, { stamp, seq, meta }] = await Promise.all([
           existing(kind, id),
           db.refused.where('id').equals(id).toArray(),
+          nextStampAndSeq(db, deps.now(), makeDeviceId),
         ])
         if (record.deleted) return false
-        const { stamp, seq, meta } = await nextStampAndSeq(db, deps.now(), makeDeviceId)
         const base: Record<string, Stamp | null> = { [DELETED_FIELD]: null }
         for (const field of Object.keys(record.stamps)) base[field] = serverBase(record, field, refused)
         const prev = DELETED_FIELD in record.fields ? { [DELETED_FIELD]: record.fields[DELETED_FIELD] } : {}

@@ -76,8 +76,16 @@ export const useRecordsStore = defineStore('records', () => {
     void dropStagedPhotos(db).catch(() => undefined)
   })
 
+  // Each live list also reads how many ops are queued, so it is read again when a push acknowledges some: an
+  // acknowledgement writes no record (GridPatrolDb.ts), and the lists shown (RecordListView) reload on a new list.
   const newestFirst = (kind: RecordKind) =>
-    useLiveQuery(() => liveRange(db, kind).reverse().limit(services.listLimit).toArray(), [] as LocalRecord[])
+    useLiveQuery(async () => {
+      const [list] = await Promise.all([
+        liveRange(db, kind).reverse().limit(services.listLimit).toArray(),
+        db.outbox.count(),
+      ])
+      return list
+    }, [] as LocalRecord[])
   const households = newestFirst('household')
   const places = newestFirst('place')
   const incidents = newestFirst('incident')
@@ -129,12 +137,12 @@ export const useRecordsStore = defineStore('records', () => {
 
   /** Search by name, address, ID-number prefix or phone suffix, with filters; newest first. */
   function search(kind: RecordKind, query: string, options: SearchOptions = {}): Promise<LocalRecord[]> {
-    return searchRecords(db, kind, query, options)
+    return searchRecords(db, kind, query, { ...options, queuedState: true })
   }
 
   /** A page of live records of a kind, newest first, for virtual scrolling (the total is `counts[kind]`). */
   function page(kind: RecordKind, offset: number, limit: number): Promise<LocalRecord[]> {
-    return listPage(db, kind, offset, limit)
+    return listPage(db, kind, offset, limit, true)
   }
 
   /** Records that are likely the same as one about to be saved (person: same ID number; household: same address). */

@@ -2,6 +2,7 @@ import { liveQuery } from 'dexie'
 import { defineStore } from 'pinia'
 import { computed, onScopeDispose, ref, shallowRef } from 'vue'
 import { deviceIdFrom } from '../db/GridPatrolDb.ts'
+import { retireOutbox } from '../db/deviceClock.ts'
 import type { StoredSession } from '../db/GridPatrolDb.ts'
 import type { SessionUser } from '#shared/schemas/api.ts'
 import { AuthError, RequestError, TransportError } from '../sync/ports.ts'
@@ -99,9 +100,13 @@ export const useSessionStore = defineStore('session', () => {
     return ops + photos
   }
 
-  /** Local data of the previous user leaves the device; the device id, clock and op seq stay. */
+  /**
+   * Local data of the previous user leaves the device; the device id, clock and op seq stay (meta is first raised
+   * past the ops that go, which were their only record: see deviceClock.ts).
+   */
   async function wipeLocalData(): Promise<void> {
     await db.transaction('rw', [...db.userDataTables(), db.meta], async () => {
+      await retireOutbox(db, deviceIdFrom(newId))
       await Promise.all(db.userDataTables().map((table) => table.clear()))
       await db.meta.bulkDelete(['session', 'pullCursor', 'scopeKey', 'lastSyncAt'])
     })

@@ -42,7 +42,10 @@ export interface LocalStore {
   /** Outbox ops with afterSeq < seq <= upToSeq, in outbox order, at most `limit`, exactly as sent on the wire. */
   outboxBatch(afterSeq: number, upToSeq: number, limit: number): Promise<Op[]>
   countOutbox(upToSeq: number): Promise<number>
-  /** In one transaction: acknowledged ops leave the outbox, refused ones move to `refused`, the clock receives. */
+  /**
+   * The clock receives and the device's op seq and clock are raised past the answered ops; then, in one transaction,
+   * acknowledged ops leave the outbox and refused ones move to `refused`.
+   */
   applyPushResults(sent: readonly Op[], results: readonly OpResult[], clock: Stamp): Promise<PushOutcome>
   pullCursor(): Promise<number>
   /** The scope key of the last completed pull run, null before the first one. */

@@ -7,6 +7,7 @@ import type {
   ResolveConflictRequest,
 } from '#shared/schemas/conflictQueue.ts'
 import ConflictsView from '../../src/views/ConflictsView.vue'
+import { retireOutbox } from '../../src/db/deviceClock.ts'
 import ConflictsLink from '../../src/components/conflicts/ConflictsLink.vue'
 import type { ConflictsApi } from '../../src/components/conflicts/conflictsApi.ts'
 import { setConflictsApi, useConflictsStore } from '../../src/stores/useConflictsStore.ts'
@@ -93,8 +94,16 @@ async function pulledHousehold(headName: string): Promise<string> {
     housing: 'owned',
     headName,
   })
-  await env.db.outbox.clear()
+  await acknowledgeAll()
   return id
+}
+
+/** The outbox emptied as a push's answer empties it: the device's clock and op seq are first raised past it. */
+async function acknowledgeAll(): Promise<void> {
+  await env.db.transaction('rw', env.db.outbox, env.db.meta, async () => {
+    await retireOutbox(env.db, () => 'unused')
+    await env.db.outbox.clear()
+  })
 }
 
 beforeEach(async () => {
@@ -181,7 +190,7 @@ describe('ConflictsView', () => {
     await useConflictsStore().flush()
     expect(api.resolved).toEqual([])
     // A sync pushed the edit (the outbox is empty) and finished: now the decision goes out.
-    await env.db.outbox.clear()
+    await acknowledgeAll()
     await env.db.setMeta('lastSyncAt', NOW + 20_000)
     await vi.waitFor(() => expect(api.resolved).toHaveLength(1), { timeout: 15_000 })
     expect(api.resolved[0]).toMatchObject({ recordId: id, field: 'headName', decision: 'restored' })

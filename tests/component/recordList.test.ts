@@ -25,8 +25,8 @@ describe('RecordListView', () => {
     const first = await records.create('household', { ...base, address: '横山村1号', headName: '张三' })
     const second = await records.create('household', { ...base, address: '横山村2号', headName: '李四' })
     const third = await records.create('household', { ...base, address: '鹤鹿溪村5号', headName: '王五' })
-    // The first one reached the server.
-    await env.db.records.update(first, { pending: 0 })
+    // The first one reached the server: an acknowledgement only takes its op out of the outbox.
+    await env.db.outbox.where('id').equals(first).delete()
 
     const { wrapper } = mountWith(RecordListView, env, { props: { kind: 'household' } })
     await vi.waitFor(() => expect(wrapper.findAll('[data-testid="record-item"]')).toHaveLength(3))
@@ -36,6 +36,15 @@ describe('RecordListView', () => {
     expect(rows[0]!.text()).toContain('鹤鹿溪村5号')
     expect(rows[0]!.text()).toContain('王五 · 自有')
     expect(rows.map((r) => r.find('[data-testid="record-unsynced"]').exists())).toEqual([true, true, false])
+    // The third is acknowledged while the list is shown: its mark goes, though no record was written.
+    await env.db.outbox.where('id').equals(third).delete()
+    await vi.waitFor(() =>
+      expect(
+        wrapper
+          .findAll('[data-testid="record-item"]')
+          .map((r) => r.find('[data-testid="record-unsynced"]').exists()),
+      ).toEqual([false, true, false]),
+    )
 
     // The search is debounced as the user types.
     await wrapper.get('[data-testid="record-search"] input').setValue('李四')

@@ -138,20 +138,16 @@ async function run(n: number) {
   const save = await timed(200, (i) =>
     repository.create('household', { ...benchHousehold(n + i), gridId: GRIDS[i % GRIDS.length]! }),
   )
-  // The floor under a save, in the same run: what any save of ours must write (the record, its outbox op and the
-  // clock with the op seq) in one Dexie transaction, with no validation, merge or reads.
+  // The floor under a save, in the same run: what any save of ours must write (the record and its outbox op, which
+  // carries the op seq and the clock's stamp) in one Dexie transaction, with no validation, merge or reads.
   const saved = (await db.outbox.orderBy(':id').last())!
   const record = (await db.records.get(saved.id))!
   const floor = await timed(200, (i) => {
     const id = `0190f000-0000-7000-8000-${String(i).padStart(12, '0')}`
-    return db.transaction('rw', [db.records, db.outbox, db.meta], () =>
+    return db.transaction('rw', [db.records, db.outbox], () =>
       Promise.all([
         db.records.put({ ...record, id }),
         db.outbox.add({ ...saved, seq: saved.seq + 1 + i, id }),
-        db.meta.bulkPut([
-          { key: 'clock', value: { ms: Date.now(), counter: 0, node: 'bench' } },
-          { key: 'lastOpSeq', value: saved.seq + 1 + i },
-        ]),
       ]),
     )
   })
@@ -192,9 +188,35 @@ async function pushRun(options: { session: StoredSession; deviceId: string; grid
   }
   const captureSeconds = (performance.now() - t0) / 1000
   const client = createApiClient({ session: sessionTokenStore(() => db, newId) })
+  const store = createDexieLocalStore(db, deps)
+  const transport = createHttpTransport(client)
+  // Time in the push's store calls (outbox reads, answer writes) and in its requests, summed apart (they overlap:
+  // the next batch is sent while the answers to one are written).
+  let storeSeconds = 0
+  let transportSeconds = 0
+  const timedCall = async <T>(call: () => Promise<T>, add: (seconds: number) => void): Promise<T> => {
+    const t = performance.now()
+    try {
+      return await call()
+    } finally {
+      add((performance.now() - t) / 1000)
+    }
+  }
+  const toStore = (seconds: number) => void (storeSeconds += seconds)
   const engine = new SyncEngine({
-    store: createDexieLocalStore(db, deps),
-    transport: createHttpTransport(client),
+    store: {
+      ...store,
+      outboxBatch: (...args) => timedCall(() => store.outboxBatch(...args), toStore),
+      applyPushResults: (...args) => timedCall(() => store.applyPushResults(...args), toStore),
+    },
+    transport: {
+      ...transport,
+      push: (request) =>
+        timedCall(
+          () => transport.push(request),
+          (s) => void (transportSeconds += s),
+        ),
+    },
     now: deps.now,
     pushBatchSize: MAX_PUSH_OPS,
   })
@@ -212,6 +234,8 @@ async function pushRun(options: { session: StoredSession; deviceId: string; grid
     pushSeconds: (pushedAt - t1) / 1000,
     syncSeconds,
     pushed: summary.pushed,
+    storeSeconds,
+    transportSeconds,
   }
 }
 

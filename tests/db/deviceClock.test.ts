@@ -1,0 +1,163 @@
+/**
+ * A save writes only its record and its op: the op's seq and stamp are the device's record of them until the op
+ * leaves the outbox, and every path that takes ops out raises meta past them first (src/db/deviceClock.ts). These
+ * tests empty the outbox by each path, reopen the database as a new tab would, and check that the next op neither
+ * reuses a seq (the server would take it for a retry and drop it) nor goes back in time, with the phone's wall clock
+ * set back and a server whose clock is behind (so its answers do not carry the device clock forward by themselves).
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import type { GridPatrolDb } from '../../src/db/GridPatrolDb.ts'
+import { lastIssued } from '../../src/db/deviceClock.ts'
+import type { Transport } from '../../src/sync/ports.ts'
+import { FakeServer } from './fakeServer.ts'
+import { GRID, T0, household, testDevice } from './testDevice.ts'
+import { PROTOCOL_VERSION } from '#shared/sync/protocol.ts'
+
+const opened: GridPatrolDb[] = []
+afterEach(async () => {
+  for (const db of opened.splice(0)) if (db.isOpen()) await db.delete()
+})
+
+/** A server a day behind the phone: the clock in its answers is older than any stamp the phone made. */
+function serverBehind(server: FakeServer): Transport {
+  const stale = `${T0 - 86_400_000}:0000:server`
+  return {
+    push: async (request) => ({ ...(await server.push(request)), clock: stale }),
+    pull: async (query) => ({ ...(await server.pull(query)), clock: stale }),
+    confirmWiped: () => server.confirmWiped(),
+  }
+}
+
+function device(server: FakeServer, name?: string) {
+  const d = testDevice(serverBehind(server), name === undefined ? {} : { name })
+  opened.push(d.db)
+  return d
+}
+
+/** Three saves, then what the device issued last: the newest op's seq and stamp. */
+async function threeSaves(d: ReturnType<typeof device>) {
+  const id = await d.repo.create('household', household())
+  await d.repo.update('household', id, { memberCount: 2 })
+  await d.repo.update('household', id, { memberCount: 3 })
+  const newest = (await d.db.outbox.orderBy(':id').last())!
+  return { id, seq: newest.seq, stamp: newest.stamp }
+}
+
+/** The next save of a reopened tab whose wall clock was set back a minute. */
+async function nextSaveAfterReopen(first: ReturnType<typeof device>, server: FakeServer) {
+  first.db.close()
+  const again = device(server, first.name)
+  again.advance(-60_000)
+  await again.repo.create('household', household({ headName: '再开' }))
+  return (await again.db.outbox.orderBy(':id').last())!
+}
+
+describe('device clock and op seq', () => {
+  it('continue after an acknowledged push emptied the outbox and the tab reopened', async () => {
+    const server = new FakeServer()
+    const first = device(server)
+    const last = await threeSaves(first)
+    expect(await first.engine.sync()).toMatchObject({ pushed: 3 })
+    expect(await first.db.outbox.count()).toBe(0)
+    expect(await lastIssued(first.db)).toMatchObject({ seq: last.seq })
+
+    const next = await nextSaveAfterReopen(first, server)
+    expect(next.seq).toBe(last.seq + 1)
+    expect(next.stamp > last.stamp).toBe(true)
+  })
+
+  it('continue after a refused push was dismissed, leaving neither outbox nor refused ops', async () => {
+    const server = new FakeServer()
+    server.refuse = () => ({ code: 'invalid_field', reason: '不可用', field: 'headName' })
+    const first = device(server)
+    const last = await threeSaves(first)
+    expect(await first.engine.sync()).toMatchObject({ refused: 3 })
+    for (const refusal of await first.db.refused.toArray()) await first.repo.dismissRefused(refusal.seq)
+    expect(await first.db.outbox.count()).toBe(0)
+    expect(await first.db.refused.count()).toBe(0)
+
+    const next = await nextSaveAfterReopen(first, server)
+    expect(next.seq).toBe(last.seq + 1)
+    expect(next.stamp > last.stamp).toBe(true)
+  })
+
+  it('a retried refusal gets a new seq and a later stamp, and so does the save after it', async () => {
+    const server = new FakeServer()
+    server.refuse = (op) =>
+      op.seq === 3 ? { code: 'invalid_field', reason: '不可用', field: 'memberCount' } : null
+    const first = device(server)
+    const last = await threeSaves(first)
+    await first.engine.sync()
+    const [refusal] = await first.db.refused.toArray()
+    first.advance(-60_000)
+    expect(await first.repo.retryRefused(refusal!.seq)).toBe(true)
+    const retried = (await first.db.outbox.orderBy(':id').last())!
+    expect(retried.seq).toBe(last.seq + 1)
+    expect(retried.stamp > last.stamp).toBe(true)
+    server.refuse = () => null
+    expect(await first.engine.sync()).toMatchObject({ pushed: 1 })
+
+    const next = await nextSaveAfterReopen(first, server)
+    expect(next.seq).toBe(retried.seq + 1)
+    expect(next.stamp > retried.stamp).toBe(true)
+  })
+
+  it('a save after earlier ones stamps after a clock received since, and takes a moved grid', async () => {
+    const server = new FakeServer()
+    const d = device(server)
+    await d.repo.create('household', household())
+    await d.repo.create('household', household({ headName: '二' }))
+    const ahead = `${T0 + 3_600_000}:0000:server`
+    await d.store.applyPullPage({
+      protocol: PROTOCOL_VERSION,
+      clock: ahead,
+      records: [],
+      cursor: 0,
+      more: false,
+      scopeKey: 'k',
+    })
+    const afterClock = await d.repo.create('household', household({ headName: '三' }))
+    const op = (await d.db.outbox.orderBy(':id').last())!
+    expect(op).toMatchObject({ id: afterClock, seq: 3 })
+    expect(op.stamp > ahead).toBe(true)
+
+    // The grid now sits in another village (an area change pulled meanwhile).
+    await d.db.areas.bulkPut([
+      { id: '330523', level: 'county', name: '县', parentId: null, geometry: null },
+      { id: '330523102', level: 'town', name: '镇', parentId: '330523', geometry: null },
+      { id: '330523102003', level: 'village', name: '村', parentId: '330523102', geometry: null },
+      { id: GRID, level: 'grid', name: '网格', parentId: '330523102003', geometry: null },
+    ])
+    const afterMove = await d.repo.create('household', household({ headName: '四' }))
+    expect(await d.db.records.get(afterMove)).toMatchObject({
+      villageId: '330523102003',
+      townId: '330523102',
+    })
+    expect((await d.db.outbox.orderBy(':id').last())!).toMatchObject({ id: afterMove, seq: 4 })
+  })
+
+  it('a tab does not reuse a seq that another tab issued and a push acknowledged', async () => {
+    const server = new FakeServer()
+    const tabA = device(server)
+    const tabB = device(server, tabA.name)
+    await tabB.repo.create('household', household({ headName: '乙一' }))
+    await tabB.repo.create('household', household({ headName: '乙二' }))
+    await tabA.repo.create('household', household({ headName: '甲' })) // seq 3, which tab B has not seen
+    expect(await tabA.engine.sync()).toMatchObject({ pushed: 3 }) // the outbox is empty again
+    await tabB.repo.create('household', household({ headName: '乙三' }))
+    expect((await tabB.db.outbox.toArray()).map((op) => op.seq)).toEqual([4])
+  })
+
+  it('a save writes its record and its op, not meta', async () => {
+    const server = new FakeServer()
+    const first = device(server)
+    await first.repo.create('household', household())
+    const metaBefore = await first.db.meta.toArray()
+    let metaWrites = 0
+    first.db.meta.hook('creating', () => void metaWrites++)
+    first.db.meta.hook('updating', () => void metaWrites++)
+    await threeSaves(first)
+    expect(metaWrites).toBe(0)
+    expect(await first.db.meta.toArray()).toEqual(metaBefore)
+  })
+})
