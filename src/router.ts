@@ -5,7 +5,7 @@
  * session). Routes a role may not use (a handler's households and places, a non-admin's /admin) redirect home: the
  * server refuses them anyway, the UI only hides them (#shared/domain/permissions.ts is the one table).
  */
-import { createRouter, createWebHistory } from 'vue-router'
+import { START_LOCATION, createRouter, createWebHistory } from 'vue-router'
 import type { RouteLocationNormalized, RouteRecordRaw, RouterHistory } from 'vue-router'
 import { RECORD_KINDS, type RecordKind } from '#shared/schemas/records.ts'
 import type { UserRole } from '#shared/schemas/api.ts'
@@ -179,7 +179,13 @@ export function allowedFor(role: UserRole, to: RouteLocationNormalized): boolean
 }
 
 export function createAppRouter(history: RouterHistory = createWebHistory()) {
-  const router = createRouter({ history, routes, scrollBehavior: () => ({ top: 0 }) })
+  const router = createRouter({
+    history,
+    routes,
+    // Not on the first navigation: the page opens at the top anyway, and scrolling there is a forced layout in the
+    // task that renders the first screen.
+    scrollBehavior: (_to, from) => (from === START_LOCATION ? false : { top: 0 }),
+  })
   router.beforeEach(async (to) => {
     const session = useSessionStore()
     await session.ready

@@ -6,7 +6,6 @@
  * accepting an update only sends SKIP_WAITING and reloads once the new worker controls the page.
  */
 import { ref } from 'vue'
-import { Workbox } from 'workbox-window'
 import { showConfirmDialog } from 'vant'
 import { useI18n } from 'vue-i18n'
 
@@ -21,7 +20,8 @@ export interface ServiceWorkerOptions {
   url?: string
   /** Register at all: production builds with service worker support, by default. */
   enabled?: boolean
-  createWorkbox?: (url: string) => WorkboxLike
+  /** By default workbox-window's Workbox, imported when registering (it has no part in the first screen). */
+  createWorkbox?: (url: string) => WorkboxLike | Promise<WorkboxLike>
   /** Ask whether to update now; by default a Vant dialog "发现新版本，是否更新？". */
   confirmUpdate?: () => Promise<boolean>
   reload?: () => void
@@ -33,7 +33,9 @@ export function useServiceWorker(options: ServiceWorkerOptions = {}) {
   const enabled =
     options.enabled ??
     (import.meta.env.PROD && typeof navigator !== 'undefined' && 'serviceWorker' in navigator)
-  const createWorkbox = options.createWorkbox ?? ((scriptUrl: string) => new Workbox(scriptUrl))
+  const createWorkbox =
+    options.createWorkbox ??
+    (async (scriptUrl: string) => new (await import('workbox-window')).Workbox(scriptUrl))
   const reload = options.reload ?? (() => window.location.reload())
   const confirmUpdate =
     options.confirmUpdate ??
@@ -50,6 +52,7 @@ export function useServiceWorker(options: ServiceWorkerOptions = {}) {
 
   const needRefresh = ref(false)
   let workbox: WorkboxLike | null = null
+  let registering = false
   let reloading = false
 
   function updateNow() {
@@ -64,8 +67,17 @@ export function useServiceWorker(options: ServiceWorkerOptions = {}) {
   }
 
   async function register(): Promise<void> {
-    if (!enabled || workbox) return
-    const wb = createWorkbox(url)
+    if (!enabled || registering) return
+    registering = true
+    let wb: WorkboxLike
+    try {
+      wb = await createWorkbox(url)
+    } catch (error) {
+      // workbox-window's chunk did not load (offline before it was ever cached): the next start tries again.
+      registering = false
+      console.warn('service worker registration failed', error)
+      return
+    }
     workbox = wb
     wb.addEventListener('waiting', () => {
       needRefresh.value = true
