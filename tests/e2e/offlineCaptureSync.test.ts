@@ -28,12 +28,23 @@ afterAll(async () => {
   await server?.stop()
 })
 
+/** The ids listed for `kind`, once the list shows that kind (one list view serves every kind: after a tab switch it
+ * still shows the previous kind's rows until its reload lands). */
 async function recordIdsOnList(page: Page, kind: string): Promise<string[]> {
   await page.getByTestId(`tab-${kind}`).click()
   await page.waitForURL(`**/records/${kind}`)
-  return page
-    .getByTestId('record-item')
-    .evaluateAll((items) => items.map((i) => i.getAttribute('data-record-id') ?? ''))
+  const items = page.getByTestId('record-item')
+  await expect
+    .poll(
+      () =>
+        items.evaluateAll(
+          (rows, shown) => rows.length > 0 && rows.every((row) => row.getAttribute('data-kind') === shown),
+          kind,
+        ),
+      { timeout: 15_000 },
+    )
+    .toBe(true)
+  return items.evaluateAll((rows) => rows.map((row) => row.getAttribute('data-record-id') ?? ''))
 }
 
 describe('offline capture → sync → server → map → another device', () => {
