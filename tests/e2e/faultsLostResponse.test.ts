@@ -12,7 +12,6 @@ import {
   apiSession,
   deviceState,
   expectHouseholdsOnce,
-  importHouseholds,
   logIn,
   loginFor,
   openDevice,
@@ -20,10 +19,11 @@ import {
   serverRecords,
   startServer,
   unsyncedCount,
-  waitForServiceWorkerControl,
   type Device,
   type RunningServer,
   pushRequest,
+  phoneReady,
+  queueHouseholdsOffline,
 } from './harness.ts'
 
 const RUNS = Number(process.env.FAULT_RUNS ?? 1)
@@ -59,25 +59,13 @@ describe('the connection cut mid-response', () => {
       const worker = loginFor(server, 'worker')
       const { areaIds } = await apiSession(server, worker, 'e2e-lost-push-api')
       const gridId = areaIds[0]!
-      const phone = await openDevice()
-      devices.push(phone)
+      const phone = await phoneReady(server, worker, devices)
       const { page, context } = phone
-      await logIn(page, server, worker)
-      await waitForServiceWorkerControl(page)
-      await expect.poll(() => unsyncedCount(page), { timeout: 30_000 }).toBe(0)
 
       const check = await apiSession(server, worker, 'e2e-lost-push-check')
       for (let round = 0; round < RUNS; round++) {
-        await context.setOffline(true)
         const prefix = `断线推送测试村${Date.now()}-${round}-`
-        const rows = Array.from({ length: QUEUED }, (_, n) => ({
-          gridId,
-          address: `${prefix}${n}号`,
-          headName: `户主${n}`,
-        }))
-        await importHouseholds(page, server, rows)
-        await page.getByTestId('tab-home').click()
-        await expect.poll(() => unsyncedCount(page), { timeout: 30_000 }).toBe(QUEUED)
+        const rows = await queueHouseholdsOffline(phone, server, gridId, prefix, QUEUED)
 
         const pushes: PushSeen[] = []
         await page.route('**/api/sync/push', async (route) => {

@@ -16,7 +16,6 @@ import {
   apiSession,
   deviceState,
   expectHouseholdsOnce,
-  importHouseholds,
   logIn,
   loginFor,
   openDevice,
@@ -24,10 +23,11 @@ import {
   serverRecords,
   startServer,
   unsyncedCount,
-  waitForServiceWorkerControl,
   type Device,
   type RunningServer,
   pushRequest,
+  phoneReady,
+  queueHouseholdsOffline,
 } from './harness.ts'
 
 const RUNS = Number(process.env.FAULT_RUNS ?? 1)
@@ -67,25 +67,13 @@ describe('a page reloaded mid-sync', () => {
       const worker = loginFor(server, 'worker')
       const check = await apiSession(server, worker, 'e2e-reload-push-check')
       const gridId = check.areaIds[0]!
-      const phone = await openDevice()
-      devices.push(phone)
+      const phone = await phoneReady(server, worker, devices)
       const { page, context } = phone
-      await logIn(page, server, worker)
-      await waitForServiceWorkerControl(page)
-      await expect.poll(() => unsyncedCount(page), { timeout: 30_000 }).toBe(0)
 
       for (let round = 0; round < RUNS; round++) {
         const serverGetsIt = round % 2 === 0
-        await context.setOffline(true)
         const prefix = `刷新推送测试村${Date.now()}-${round}-`
-        const rows = Array.from({ length: QUEUED }, (_, n) => ({
-          gridId,
-          address: `${prefix}${n}号`,
-          headName: `户主${n}`,
-        }))
-        await importHouseholds(page, server, rows)
-        await page.getByTestId('tab-home').click()
-        await expect.poll(() => unsyncedCount(page), { timeout: 30_000 }).toBe(QUEUED)
+        const rows = await queueHouseholdsOffline(phone, server, gridId, prefix, QUEUED)
 
         const pushed: number[][] = []
         let reloaded: Promise<void> | null = null

@@ -9,18 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   apiSession,
   expectHouseholdsOnce,
-  importHouseholds,
-  logIn,
   loginFor,
-  openDevice,
   startDeployProxy,
   startServer,
   unsyncedCount,
-  waitForServiceWorkerControl,
   type DeployProxy,
   type Device,
   type RunningServer,
   pushRequest,
+  phoneReady,
+  queueHouseholdsOffline,
 } from './harness.ts'
 
 const RUNS = Number(process.env.FAULT_RUNS ?? 1)
@@ -50,24 +48,12 @@ describe('a service-worker update while changes are queued', () => {
       const check = await apiSession(server, worker, 'e2e-sw-update-check')
       const gridId = check.areaIds[0]!
       const app = { ...server, url: proxy.url }
-      const phone = await openDevice()
-      devices.push(phone)
+      const phone = await phoneReady(app, worker, devices)
       const { page, context } = phone
-      await logIn(page, app, worker)
-      await waitForServiceWorkerControl(page)
-      await expect.poll(() => unsyncedCount(page), { timeout: 30_000 }).toBe(0)
 
       for (let round = 0; round < RUNS; round++) {
-        await context.setOffline(true)
         const prefix = `更新版本测试村${Date.now()}-${round}-`
-        const rows = Array.from({ length: QUEUED }, (_, n) => ({
-          gridId,
-          address: `${prefix}${n}号`,
-          headName: `户主${n}`,
-        }))
-        await importHouseholds(page, app, rows)
-        await page.getByTestId('tab-home').click()
-        await expect.poll(() => unsyncedCount(page), { timeout: 30_000 }).toBe(QUEUED)
+        const rows = await queueHouseholdsOffline(phone, app, gridId, prefix, QUEUED)
 
         // Back online, but the sync API does not answer yet; a new version is deployed meanwhile.
         const pushed: number[] = []

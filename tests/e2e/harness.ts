@@ -142,7 +142,7 @@ export async function apiLogin(
   return ((await response.json()) as { accessToken: string }).accessToken
 }
 
-export async function logIn(page: Page, server: RunningServer, login: DemoLogin): Promise<void> {
+export async function logIn(page: Page, server: Pick<RunningServer, 'url'>, login: DemoLogin): Promise<void> {
   await page.goto(`${server.url}/`)
   await page.getByTestId('login-username').fill(login.username)
   await page.getByTestId('login-password').fill(login.password)
@@ -240,12 +240,52 @@ export async function serverRecords(
 }
 
 /**
+ * A phone that logged in through the UI, is controlled by the service worker (so it works offline from here on) and
+ * has nothing left to push. `devices` (the file's list, closed after it) gets it.
+ */
+export async function phoneReady(
+  server: Pick<RunningServer, 'url'>,
+  login: DemoLogin,
+  devices: Device[],
+): Promise<Device> {
+  const phone = await openDevice()
+  devices.push(phone)
+  await logIn(phone.page, server, login)
+  await waitForServiceWorkerControl(phone.page)
+  await expect.poll(() => unsyncedCount(phone.page), { timeout: 30_000 }).toBe(0)
+  return phone
+}
+
+/**
+ * Take the phone offline and queue `count` new households in `gridId` through the import screen (addresses start
+ * with `prefix`); returns the rows once the home screen counts them all unsynced.
+ */
+export async function queueHouseholdsOffline(
+  phone: Device,
+  server: Pick<RunningServer, 'url'>,
+  gridId: string,
+  prefix: string,
+  count: number,
+): Promise<{ gridId: string; address: string; headName: string }[]> {
+  await phone.context.setOffline(true)
+  const rows = Array.from({ length: count }, (_, n) => ({
+    gridId,
+    address: `${prefix}${n}号`,
+    headName: `户主${n}`,
+  }))
+  await importHouseholds(phone.page, server, rows)
+  await phone.page.getByTestId('tab-home').click()
+  await expect.poll(() => unsyncedCount(phone.page), { timeout: 30_000 }).toBe(count)
+  return rows
+}
+
+/**
  * Queue households on the device through its own 批量导入 screen (one CSV, one transaction, one op per row): the way
  * to put hundreds of changes in the outbox in a few seconds. Works offline once a service worker controls the page.
  */
 export async function importHouseholds(
   page: Page,
-  server: RunningServer,
+  server: Pick<RunningServer, 'url'>,
   rows: { gridId: string; address: string; headName: string }[],
 ): Promise<void> {
   const csv = [
