@@ -9,6 +9,7 @@
  * a newer server may add keys, which the device ignores.
  */
 import { z } from 'zod'
+import { lazySchema } from './lazySchema.ts'
 import type { UserRole } from './api.ts'
 import { recordKindSchema } from './records.ts'
 
@@ -19,71 +20,85 @@ export const CONFLICT_DECISIONS = ['keep', 'restored'] as const
 export type ConflictDecision = (typeof CONFLICT_DECISIONS)[number]
 
 /** One side of a conflict: a field write, who made it, from which device, when (ms, from its stamp). */
-export const conflictSideSchema = z.object({
-  stamp: z.string(),
-  value: z.unknown(),
-  userId: z.string().nullable(),
-  /** The author's display name; null when unknown (the account is gone). */
-  userName: z.string().nullable(),
-  deviceId: z.string().nullable(),
-  at: z.number().int(),
-})
+export const conflictSideSchema = lazySchema(() =>
+  z.object({
+    stamp: z.string(),
+    value: z.unknown(),
+    userId: z.string().nullable(),
+    /** The author's display name; null when unknown (the account is gone). */
+    userName: z.string().nullable(),
+    deviceId: z.string().nullable(),
+    at: z.number().int(),
+  }),
+)
 export type ConflictSide = z.infer<typeof conflictSideSchema>
 
-export const conflictQueueItemSchema = z.object({
-  /** The conflict row's id (newest first; the paging cursor). */
-  id: z.number().int(),
-  recordId: z.string(),
-  kind: recordKindSchema,
-  /** What names the record: a household's address, a place's or person's name, an incident's description. */
-  label: z.string().nullable(),
-  /** Whether the record is deleted now (a `delete` conflict: an edit the delete did not see). */
-  deleted: z.boolean(),
-  field: z.string(),
-  /** `edit`: two concurrent edits of the field; `delete`: an edit a delete did not see. */
-  type: z.enum(['edit', 'delete']),
-  /** The write that won (for `delete`, the delete itself). */
-  kept: conflictSideSchema,
-  /** The write that lost. */
-  lost: conflictSideSchema,
-  /** When the server first saw the conflict. */
-  createdAt: z.number().int(),
-})
+export const conflictQueueItemSchema = lazySchema(() =>
+  z.object({
+    /** The conflict row's id (newest first; the paging cursor). */
+    id: z.number().int(),
+    recordId: z.string(),
+    kind: recordKindSchema,
+    /** What names the record: a household's address, a place's or person's name, an incident's description. */
+    label: z.string().nullable(),
+    /** Whether the record is deleted now (a `delete` conflict: an edit the delete did not see). */
+    deleted: z.boolean(),
+    field: z.string(),
+    /** `edit`: two concurrent edits of the field; `delete`: an edit a delete did not see. */
+    type: z.enum(['edit', 'delete']),
+    /** The write that won (for `delete`, the delete itself). */
+    kept: conflictSideSchema,
+    /** The write that lost. */
+    lost: conflictSideSchema,
+    /** When the server first saw the conflict. */
+    createdAt: z.number().int(),
+  }),
+)
 export type ConflictQueueItem = z.infer<typeof conflictQueueItemSchema>
 
-export const conflictQueueQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  /** The previous page's `next`. */
-  before: z.coerce.number().int().positive().optional(),
-})
+export const conflictQueueQuerySchema = lazySchema(() =>
+  z.strictObject({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    /** The previous page's `next`. */
+    before: z.coerce.number().int().positive().optional(),
+  }),
+)
 export type ConflictQueueQuery = z.infer<typeof conflictQueueQuerySchema>
 
-export const conflictQueueSchema = z.object({
-  conflicts: z.array(conflictQueueItemSchema),
-  /** How many open conflicts the caller's scope holds in all. */
-  total: z.number().int().min(0),
-  /** The `before` of the next page; null at the end. */
-  next: z.number().int().nullable(),
-})
+export const conflictQueueSchema = lazySchema(() =>
+  z.object({
+    conflicts: z.array(conflictQueueItemSchema),
+    /** How many open conflicts the caller's scope holds in all. */
+    total: z.number().int().min(0),
+    /** The `before` of the next page; null at the end. */
+    next: z.number().int().nullable(),
+  }),
+)
 export type ConflictQueue = z.infer<typeof conflictQueueSchema>
 
-export const resolveConflictRequestSchema = z.strictObject({
-  recordId: z.uuid(),
-  field: z.string().min(1).max(100),
-  loserStamp: z.string().min(1).max(100),
-  decision: z.enum(CONFLICT_DECISIONS),
-})
+export const resolveConflictRequestSchema = lazySchema(() =>
+  z.strictObject({
+    recordId: z.uuid(),
+    field: z.string().min(1).max(100),
+    loserStamp: z.string().min(1).max(100),
+    decision: z.enum(CONFLICT_DECISIONS),
+  }),
+)
 export type ResolveConflictRequest = z.infer<typeof resolveConflictRequestSchema>
 
-export const conflictResolutionSchema = z.object({
-  recordId: z.string(),
-  field: z.string(),
-  loserStamp: z.string(),
-  decision: z.enum(CONFLICT_DECISIONS),
-  resolvedAt: z.number().int(),
-  resolvedBy: z.string(),
-  resolvedByName: z.string().nullable(),
-})
+export const conflictResolutionSchema = lazySchema(() =>
+  z.object({
+    recordId: z.string(),
+    field: z.string(),
+    loserStamp: z.string(),
+    decision: z.enum(CONFLICT_DECISIONS),
+    resolvedAt: z.number().int(),
+    resolvedBy: z.string(),
+    resolvedByName: z.string().nullable(),
+  }),
+)
 export type ConflictResolution = z.infer<typeof conflictResolutionSchema>
 
-export const resolveConflictResponseSchema = z.object({ resolution: conflictResolutionSchema })
+export const resolveConflictResponseSchema = lazySchema(() =>
+  z.object({ resolution: conflictResolutionSchema }),
+)

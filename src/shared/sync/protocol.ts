@@ -11,6 +11,7 @@
  * Every response carries the server clock's stamp, which the device's clock receives.
  */
 import { z } from 'zod'
+import { lazySchema } from '../schemas/lazySchema.ts'
 import { STAMP_PATTERN } from './hlc.ts'
 import { recordKindSchema } from '../schemas/records.ts'
 
@@ -19,43 +20,49 @@ export const MAX_PUSH_OPS = 500
 export const DEFAULT_PULL_LIMIT = 1000
 export const MAX_PULL_LIMIT = 5000
 
-export const stampSchema = z.string().regex(STAMP_PATTERN, 'invalid stamp')
-export const deviceIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'invalid device id')
-export const recordIdSchema = z.uuid()
-const opSeq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER)
-const baseSchema = z.record(z.string().max(64), stampSchema.nullable())
+export const stampSchema = lazySchema(() => z.string().regex(STAMP_PATTERN, 'invalid stamp'))
+export const deviceIdSchema = lazySchema(() => z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'invalid device id'))
+export const recordIdSchema = lazySchema(() => z.uuid())
+const opSeq = lazySchema(() => z.number().int().positive().max(Number.MAX_SAFE_INTEGER))
+const baseSchema = lazySchema(() => z.record(z.string().max(64), stampSchema.nullable()))
 
-export const putOpSchema = z.strictObject({
-  type: z.literal('put'),
-  seq: opSeq,
-  kind: recordKindSchema,
-  id: recordIdSchema,
-  stamp: stampSchema,
-  /** Per patched field, the stamp it had on the device before this edit (null: never written). */
-  base: baseSchema,
-  /** Whether the device created the record with this op (all required fields present). */
-  create: z.boolean(),
-  fields: z.record(z.string().max(64), z.unknown()),
-})
-export const deleteOpSchema = z.strictObject({
-  type: z.literal('delete'),
-  seq: opSeq,
-  kind: recordKindSchema,
-  id: recordIdSchema,
-  stamp: stampSchema,
-  /** Every field's stamp as the device saw the record when deleting it: edits it had not seen race the delete. */
-  base: baseSchema,
-})
-export const opSchema = z.discriminatedUnion('type', [putOpSchema, deleteOpSchema])
+export const putOpSchema = lazySchema(() =>
+  z.strictObject({
+    type: z.literal('put'),
+    seq: opSeq,
+    kind: recordKindSchema,
+    id: recordIdSchema,
+    stamp: stampSchema,
+    /** Per patched field, the stamp it had on the device before this edit (null: never written). */
+    base: baseSchema,
+    /** Whether the device created the record with this op (all required fields present). */
+    create: z.boolean(),
+    fields: z.record(z.string().max(64), z.unknown()),
+  }),
+)
+export const deleteOpSchema = lazySchema(() =>
+  z.strictObject({
+    type: z.literal('delete'),
+    seq: opSeq,
+    kind: recordKindSchema,
+    id: recordIdSchema,
+    stamp: stampSchema,
+    /** Every field's stamp as the device saw the record when deleting it: edits it had not seen race the delete. */
+    base: baseSchema,
+  }),
+)
+export const opSchema = lazySchema(() => z.discriminatedUnion('type', [putOpSchema, deleteOpSchema]))
 export type PutOp = z.infer<typeof putOpSchema>
 export type DeleteOp = z.infer<typeof deleteOpSchema>
 export type Op = z.infer<typeof opSchema>
 
-export const pushRequestSchema = z.strictObject({
-  protocol: z.number().int(),
-  deviceId: deviceIdSchema,
-  ops: z.array(opSchema).min(1).max(MAX_PUSH_OPS),
-})
+export const pushRequestSchema = lazySchema(() =>
+  z.strictObject({
+    protocol: z.number().int(),
+    deviceId: deviceIdSchema,
+    ops: z.array(opSchema).min(1).max(MAX_PUSH_OPS),
+  }),
+)
 export type PushRequest = z.infer<typeof pushRequestSchema>
 
 /** Why an op was refused; the device keeps the op and shows the reason. */
@@ -74,79 +81,93 @@ export const REFUSAL_CODES = [
 ] as const
 export type RefusalCode = (typeof REFUSAL_CODES)[number]
 
-export const opResultSchema = z.union([
-  z.strictObject({ seq: opSeq, status: z.literal('applied') }),
-  z.strictObject({
-    seq: opSeq,
-    status: z.literal('refused'),
-    code: z.enum(REFUSAL_CODES),
-    reason: z.string(),
-    field: z.string().optional(),
-  }),
-])
+export const opResultSchema = lazySchema(() =>
+  z.union([
+    z.strictObject({ seq: opSeq, status: z.literal('applied') }),
+    z.strictObject({
+      seq: opSeq,
+      status: z.literal('refused'),
+      code: z.enum(REFUSAL_CODES),
+      reason: z.string(),
+      field: z.string().optional(),
+    }),
+  ]),
+)
 export type OpResult = z.infer<typeof opResultSchema>
 
-export const pushResponseSchema = z.strictObject({
-  protocol: z.literal(PROTOCOL_VERSION),
-  clock: stampSchema,
-  results: z.array(opResultSchema),
-  /** An admin asked to wipe this device: after applying these results it deletes its data and session. */
-  wipe: z.boolean().optional(),
-})
+export const pushResponseSchema = lazySchema(() =>
+  z.strictObject({
+    protocol: z.literal(PROTOCOL_VERSION),
+    clock: stampSchema,
+    results: z.array(opResultSchema),
+    /** An admin asked to wipe this device: after applying these results it deletes its data and session. */
+    wipe: z.boolean().optional(),
+  }),
+)
 export type PushResponse = z.infer<typeof pushResponseSchema>
 
-export const pullQuerySchema = z.strictObject({
-  deviceId: deviceIdSchema,
-  since: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(MAX_PULL_LIMIT).default(DEFAULT_PULL_LIMIT),
-  protocol: z.coerce.number().int(),
-})
+export const pullQuerySchema = lazySchema(() =>
+  z.strictObject({
+    deviceId: deviceIdSchema,
+    since: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(MAX_PULL_LIMIT).default(DEFAULT_PULL_LIMIT),
+    protocol: z.coerce.number().int(),
+  }),
+)
 export type PullQuery = z.infer<typeof pullQuerySchema>
 
-export const scopeSchema = z.strictObject({
-  gridId: z.string(),
-  villageId: z.string(),
-  townId: z.string(),
-  countyId: z.string(),
-})
+export const scopeSchema = lazySchema(() =>
+  z.strictObject({
+    gridId: z.string(),
+    villageId: z.string(),
+    townId: z.string(),
+    countyId: z.string(),
+  }),
+)
 export type Scope = z.infer<typeof scopeSchema>
 
-export const serverRecordSchema = z.strictObject({
-  kind: recordKindSchema,
-  id: recordIdSchema,
-  fields: z.record(z.string(), z.unknown()),
-  stamps: z.record(z.string(), stampSchema),
-  seq: z.number().int().positive(),
-  scope: scopeSchema,
-})
+export const serverRecordSchema = lazySchema(() =>
+  z.strictObject({
+    kind: recordKindSchema,
+    id: recordIdSchema,
+    fields: z.record(z.string(), z.unknown()),
+    stamps: z.record(z.string(), stampSchema),
+    seq: z.number().int().positive(),
+    scope: scopeSchema,
+  }),
+)
 export type ServerRecord = z.infer<typeof serverRecordSchema>
 
-export const pullResponseSchema = z.strictObject({
-  protocol: z.literal(PROTOCOL_VERSION),
-  clock: stampSchema,
-  records: z.array(serverRecordSchema),
-  /** The server sequence to ask from next time. */
-  cursor: z.number().int().min(0),
-  more: z.boolean(),
-  /**
-   * Names what this user may see (role, assigned areas, the area tree's version). When it differs from the key the
-   * device last completed a pull with, the device pulls again from 0 and then drops every local record that pull did
-   * not bring (after its pending changes were pushed or refused): that is how records leave a phone whose user was
-   * reassigned or whose grid moved.
-   */
-  scopeKey: z.string().min(1).max(128),
-  /**
-   * Records this user no longer covers because an edit moved them to a grid outside their areas, among the changes
-   * this page spans: the device drops them (their queued ops stay queued and will be refused, visibly).
-   */
-  removed: z.array(recordIdSchema).optional(),
-  /** See pushResponseSchema.wipe. */
-  wipe: z.boolean().optional(),
-})
+export const pullResponseSchema = lazySchema(() =>
+  z.strictObject({
+    protocol: z.literal(PROTOCOL_VERSION),
+    clock: stampSchema,
+    records: z.array(serverRecordSchema),
+    /** The server sequence to ask from next time. */
+    cursor: z.number().int().min(0),
+    more: z.boolean(),
+    /**
+     * Names what this user may see (role, assigned areas, the area tree's version). When it differs from the key the
+     * device last completed a pull with, the device pulls again from 0 and then drops every local record that pull did
+     * not bring (after its pending changes were pushed or refused): that is how records leave a phone whose user was
+     * reassigned or whose grid moved.
+     */
+    scopeKey: z.string().min(1).max(128),
+    /**
+     * Records this user no longer covers because an edit moved them to a grid outside their areas, among the changes
+     * this page spans: the device drops them (their queued ops stay queued and will be refused, visibly).
+     */
+    removed: z.array(recordIdSchema).optional(),
+    /** See pushResponseSchema.wipe. */
+    wipe: z.boolean().optional(),
+  }),
+)
 export type PullResponse = z.infer<typeof pullResponseSchema>
 
 /** The JSON body of every error response. */
-export const apiErrorSchema = z.strictObject({
-  error: z.strictObject({ code: z.string(), message: z.string(), field: z.string().optional() }),
-})
+export const apiErrorSchema = lazySchema(() =>
+  z.strictObject({
+    error: z.strictObject({ code: z.string(), message: z.string(), field: z.string().optional() }),
+  }),
+)
 export type ApiError = z.infer<typeof apiErrorSchema>
