@@ -9,22 +9,11 @@ import vantEnUS from 'vant/es/locale/lang/en-US'
 import vantZhCN from 'vant/es/locale/lang/zh-CN'
 import { zhCN, type MessageSchema } from './zh-CN.ts'
 import { en } from './en.ts'
+import { formatTime, type TimeStyle } from './formatTime.ts'
 
 export const SUPPORTED_LOCALES = ['zh-CN', 'en'] as const
 export type AppLocale = (typeof SUPPORTED_LOCALES)[number]
 export const LOCALE_STORAGE_KEY = 'gridpatrol.locale'
-
-const dateTimeFormat = {
-  short: { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false },
-  long: {
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hour12: false,
-  },
-} as const
 
 export function isAppLocale(value: unknown): value is AppLocale {
   return typeof value === 'string' && (SUPPORTED_LOCALES as readonly string[]).includes(value)
@@ -46,7 +35,6 @@ export function createAppI18n(locale: AppLocale = readStoredLocale()) {
     locale,
     fallbackLocale: 'zh-CN',
     messages: { 'zh-CN': zhCN, en },
-    datetimeFormats: { 'zh-CN': dateTimeFormat, en: dateTimeFormat },
     missingWarn: false,
     fallbackWarn: false,
   })
@@ -84,4 +72,10 @@ export function useAppLocale() {
     locale: computed<AppLocale>(() => (isAppLocale(locale.value) ? locale.value : 'zh-CN')),
     setLocale: (next: AppLocale) => switchLocale(locale, next),
   }
+}
+
+/** A date/time formatter in the current language, for templates: `d(ms, 'short' | 'long')` (see formatTime.ts). */
+export function useFormatTime(): (value: number | Date, style: TimeStyle) => string {
+  const { locale } = useI18n({ useScope: 'global' })
+  return (value, style) => formatTime(value, style, isAppLocale(locale.value) ? locale.value : 'zh-CN')
 }
