@@ -62,7 +62,8 @@ describe('App shell and routing', () => {
     await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/records/place'))
     await settle()
     for (const tab of TABS) expect(wrapper.find(`[data-testid="${tab}"]`).exists()).toBe(true)
-    expect(wrapper.get('[data-testid="tab-place"]').classes()).toContain('van-tabbar-item--active')
+    expect(wrapper.get('[data-testid="tab-place"]').attributes('aria-current')).toBe('page')
+    expect(wrapper.get('[data-testid="tab-home"]').attributes('aria-current')).toBeUndefined()
   })
 
   it('shows home with the sync card for a stored session, and a re-login banner when the token expired', async () => {
@@ -72,7 +73,7 @@ describe('App shell and routing', () => {
     const { wrapper } = mountWith(App, env, { router })
     await settle()
     expect(wrapper.find('[data-testid="unsynced-count"]').exists()).toBe(true)
-    expect(wrapper.get('[data-testid="tab-home"]').classes()).toContain('van-tabbar-item--active')
+    expect(wrapper.get('[data-testid="tab-home"]').attributes('aria-current')).toBe('page')
     expect(wrapper.find('[data-testid="reauth-banner"]').exists()).toBe(false)
 
     useSessionStore().markNeedsReauth()
