@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia'
-import { toValue } from 'vue'
+import { effectScope, onScopeDispose, toValue } from 'vue'
 import type { MaybeRefOrGetter, ShallowRef } from 'vue'
 import { PHOTO_OWNER_KINDS, RECORD_KINDS } from '#shared/schemas/records.ts'
 import type { RecordKind } from '#shared/schemas/records.ts'
@@ -62,7 +62,8 @@ function unmaskErrorOf(error: unknown): UnmaskError {
 }
 
 /** Kinds kept as live lists in the store; members and photos are many, read them per parent (membersOf, photosOf). */
-type ListedKind = 'household' | 'place' | 'incident' | 'visit' | 'track'
+const LISTED_KINDS = ['household', 'place', 'incident', 'visit', 'track'] as const
+type ListedKind = (typeof LISTED_KINDS)[number]
 
 export const useRecordsStore = defineStore('records', () => {
   const services = getServices()
@@ -86,18 +87,13 @@ export const useRecordsStore = defineStore('records', () => {
       ])
       return list
     }, [] as LocalRecord[])
-  const households = newestFirst('household')
-  const places = newestFirst('place')
-  const incidents = newestFirst('incident')
-  const visits = newestFirst('visit')
-  const tracks = newestFirst('track')
-  const lists: Record<ListedKind, Readonly<ShallowRef<LocalRecord[]>>> = {
-    household: households,
-    place: places,
-    incident: incidents,
-    visit: visits,
-    track: tracks,
-  }
+  // A kind's live list is made when something first asks for it (the list screen), and lives as long as the store:
+  // the home screen and the forms need none, and each list reads up to `listLimit` records again after every write.
+  const listScope = effectScope(true)
+  onScopeDispose(() => listScope.stop())
+  const lists = new Map<ListedKind, Readonly<ShallowRef<LocalRecord[]>>>()
+  const isListed = (kind: RecordKind): kind is ListedKind =>
+    (LISTED_KINDS as readonly string[]).includes(kind)
 
   const zero = (): RecordCounts => Object.fromEntries(RECORD_KINDS.map((kind) => [kind, 0])) as RecordCounts
   /** Counts of live records per kind (complete, unlike the lists, which hold at most `listLimit`). */
@@ -109,7 +105,13 @@ export const useRecordsStore = defineStore('records', () => {
 
   /** The live list of a kind, newest first (at most `listLimit`); members and photos: use membersOf / photosOf. */
   function listOf(kind: RecordKind): LocalRecord[] {
-    return kind in lists ? lists[kind as ListedKind].value : []
+    if (!isListed(kind)) return []
+    let list = lists.get(kind)
+    if (!list) {
+      list = listScope.run(() => newestFirst(kind))!
+      lists.set(kind, list)
+    }
+    return list.value
   }
 
   /** Live children of a parent, newest first; call from a component's setup (it ends with the component). */
@@ -264,11 +266,6 @@ export const useRecordsStore = defineStore('records', () => {
   }
 
   return {
-    households,
-    places,
-    incidents,
-    visits,
-    tracks,
     counts,
     listOf,
     membersOf,

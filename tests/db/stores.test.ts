@@ -107,7 +107,7 @@ describe('stores', () => {
     await sync.syncNow()
     sync.stop() // no background runs: this test syncs by hand
     const id = await records.create('household', household())
-    await vi.waitFor(() => expect(records.households.map((r) => r.id)).toEqual([id]))
+    await vi.waitFor(() => expect(records.listOf('household').map((r) => r.id)).toEqual([id]))
     await vi.waitFor(() => expect(records.counts.household).toBe(1))
     await vi.waitFor(() => expect(sync.unsyncedCount).toBe(1))
 
@@ -118,7 +118,7 @@ describe('stores', () => {
 
     await records.remove('household', id)
     await vi.waitFor(() => expect(records.counts.household).toBe(0))
-    expect(records.households).toEqual([])
+    expect(records.listOf('household')).toEqual([])
   })
 
   it('logout refuses while changes are unsynced; forced, it wipes local data but keeps the device identity', async () => {
