@@ -1,10 +1,12 @@
 /**
- * Browser audits of the built app served by the real server (issue 6): Lighthouse's mobile defaults must score at
- * least 95 for accessibility and for best practices, and Chromium must find the app installable.
+ * Browser audits of the built app served by the real server (issue 6): with Lighthouse's mobile defaults, the median of
+ * RUNS_PER_PAGE runs must score at least 90 for performance, every run at least 95 for accessibility and for best
+ * practices, and Chromium must find the app installable (lighthouseAudit.ts).
  * Two pages: the login page as an anonymous visitor gets it (a fresh profile), and the home screen of a worker who
  * logged in through the UI in the same profile earlier (session, service worker and caches kept, as on the phone).
- * One Lighthouse run per page; a failure lists each audit that cost points, with its title and the offending items.
- * Performance is measured and printed but not yet enforced (see ENFORCED in lighthouseAudit.ts).
+ * A failure lists each audit of the median run that cost points, with its title and the offending items.
+ * `npm test` runs this file (project `audit`) on its own after every other test: the performance score scales the CPU
+ * time the page got, and tests running beside it would take their share.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { get, type IncomingHttpHeaders } from 'node:http'
@@ -21,8 +23,8 @@ import {
   unsyncedCount,
   waitForServiceWorkerControl,
   type RunningServer,
-} from './harness.ts'
-import { auditPage, describeResult, shortfalls } from './lighthouseAudit.ts'
+} from '../e2e/harness.ts'
+import { auditRuns, describeRuns, shortfalls } from './lighthouseAudit.ts'
 
 let server: RunningServer
 const profiles: string[] = []
@@ -80,10 +82,12 @@ describe('the app shell on the wire', () => {
 
 describe('Lighthouse (mobile) and installability', () => {
   it('the login page, for an anonymous visitor', async () => {
-    const result = await auditPage(`${server.url}/`, newProfile())
-    console.info(describeResult(result))
-    expect(result.finalUrl, 'without a session the app must show the login page').toMatch(/\/login/)
-    expect(shortfalls(result), describeResult(result)).toEqual([])
+    // Storage and caches cleared before every run: each is a first visit.
+    const runs = await auditRuns(`${server.url}/`, newProfile(), { keepStorage: false })
+    console.info(describeRuns(runs))
+    for (const run of runs)
+      expect(run.finalUrl, 'without a session the app must show the login page').toMatch(/\/login/)
+    expect(shortfalls(runs), describeRuns(runs)).toEqual([])
   })
 
   it('the home screen of a logged-in worker, opened again', async () => {
@@ -96,11 +100,12 @@ describe('Lighthouse (mobile) and installability', () => {
     } finally {
       await phone.close()
     }
-    const result = await auditPage(`${server.url}/`, profileDir)
-    console.info(describeResult(result))
-    expect(result.finalUrl, 'the session did not survive: Lighthouse was sent to the login page').not.toMatch(
-      /\/login/,
-    )
-    expect(shortfalls(result), describeResult(result)).toEqual([])
+    const runs = await auditRuns(`${server.url}/`, profileDir, { keepStorage: true })
+    console.info(describeRuns(runs))
+    for (const run of runs)
+      expect(run.finalUrl, 'the session did not survive: Lighthouse was sent to the login page').not.toMatch(
+        /\/login/,
+      )
+    expect(shortfalls(runs), describeRuns(runs)).toEqual([])
   })
 })

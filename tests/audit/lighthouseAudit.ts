@@ -1,6 +1,6 @@
 /**
  * Lighthouse (npm, 12.x: the last major that runs on Node 20) against Debian's Chromium, with its mobile defaults
- * (Moto G Power emulation, simulated slow-4G throttling, 4× CPU slowdown). One run per page, in a browser profile the
+ * (Moto G Power emulation, simulated slow-4G throttling, 4× CPU slowdown). Each run in a browser profile the
  * caller may have prepared (a logged-in session, a service worker): Lighthouse then keeps that storage
  * (`disableStorageReset`), as a phone that opens the app again would. Lighthouse 12 has no PWA category, so the
  * installability verdict comes from Chromium itself (CDP `Page.getInstallabilityErrors`) in the same browser.
@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { launch, type LaunchedChrome } from 'chrome-launcher'
 import lighthouse from 'lighthouse'
 import { chromium } from 'playwright-core'
-import { CHROMIUM_PATH } from './harness.ts'
+import { CHROMIUM_PATH } from '../e2e/harness.ts'
 
 export const CATEGORIES = ['performance', 'accessibility', 'best-practices'] as const
 export type Category = (typeof CATEGORIES)[number]
@@ -25,14 +25,17 @@ export const THRESHOLDS: Record<Category, number> = {
 }
 
 /**
- * The categories whose threshold fails the check. Performance is not among them yet: the goal (90, mobile) is not
- * met reliably. On the shared 2-core VM on 2026-11-22 (23:40–23:55 UTC, load average 8–15 from other work) ten runs
- * scored 72–93 for the login page (First Contentful Paint 0.9 s from the static first screen of index.html; Total
- * Blocking Time 290–1,650 ms: evaluating the app's modules in one task, the boot and the first render) and eight
- * scored 82–94 for a worker's home screen (Total Blocking Time 275–760 ms). It is measured and printed on every run,
- * and joins this list once the app meets it (issue 6 stays open for it).
+ * Runs per page. A performance score moves from run to run (the CPU time Lighthouse scales up ×4 is whatever this host
+ * gave the page just then); Lighthouse's own advice for a figure to act on is the median of five runs.
+ * `LIGHTHOUSE_RUNS=<n>` changes it (1 for a quick look).
  */
-export const ENFORCED: readonly Category[] = ['accessibility', 'best-practices']
+export const RUNS_PER_PAGE = Number(process.env.LIGHTHOUSE_RUNS ?? 5)
+
+/**
+ * Every category is enforced. Accessibility and best practices do not depend on the host's speed: each run must reach
+ * its threshold. Performance does: its threshold holds for the median run (RUNS_PER_PAGE).
+ */
+export const ENFORCED: readonly Category[] = CATEGORIES
 
 export interface FailedAudit {
   category: Category
@@ -95,9 +98,16 @@ const FLAGS = [
 
 /**
  * Audit one URL in a Chromium started on `profileDir` (a persistent, non-incognito profile: installability needs one).
+ * With `keepStorage`, the run sees what the profile holds (a session, a service worker, caches: a phone opening the
+ * app again); without it, Lighthouse clears the origin's storage and the browser's caches before every attempt, so
+ * each is a first visit (a retried attempt would otherwise find the first one's files in the cache).
  * The browser is closed before returning; the profile is left to the caller.
  */
-export async function auditPage(url: string, profileDir: string): Promise<AuditResult> {
+export async function auditPage(
+  url: string,
+  profileDir: string,
+  { keepStorage }: { keepStorage: boolean },
+): Promise<AuditResult> {
   const cpuSlowdownMultiplier = MOBILE_CPU_SLOWDOWN
   let chrome: LaunchedChrome | undefined
   const wrapperDir = mkdtempSync(join(tmpdir(), 'gridpatrol-lighthouse-chromium-'))
@@ -108,7 +118,7 @@ export async function auditPage(url: string, profileDir: string): Promise<AuditR
       userDataDir: profileDir,
       logLevel: 'error',
     })
-    const lhr = await runLighthouse(url, chrome.port, cpuSlowdownMultiplier)
+    const lhr = await runLighthouse(url, chrome.port, cpuSlowdownMultiplier, keepStorage)
     const installabilityErrors = await installability(chrome.port, url)
     return {
       url,
@@ -129,7 +139,12 @@ export async function auditPage(url: string, profileDir: string): Promise<AuditR
  * as NO_NAVSTART, which asks to "run Lighthouse again") is run again, up to three times in all; the last error is
  * thrown with every code seen.
  */
-async function runLighthouse(url: string, port: number, cpuSlowdownMultiplier: number): Promise<Lhr> {
+async function runLighthouse(
+  url: string,
+  port: number,
+  cpuSlowdownMultiplier: number,
+  keepStorage: boolean,
+): Promise<Lhr> {
   const errors: string[] = []
   for (let attempt = 1; attempt <= 3; attempt++) {
     const result = await lighthouse(url, {
@@ -137,7 +152,7 @@ async function runLighthouse(url: string, port: number, cpuSlowdownMultiplier: n
       output: 'json',
       logLevel: 'error',
       onlyCategories: [...CATEGORIES],
-      disableStorageReset: true,
+      disableStorageReset: keepStorage,
       throttling: { ...MOBILE_THROTTLING, cpuSlowdownMultiplier },
     })
     if (!result) throw new Error(`Lighthouse returned nothing for ${url}`)
@@ -170,8 +185,12 @@ export const MOBILE_CPU_SLOWDOWN = 4
 /**
  * Lighthouse's simulated throttling scales the CPU time it observed (×4 for its mobile device): on a machine shared
  * with other work (tests running beside it, other builds) every task of the page is stretched by time slices lent
- * to others, and the score measures the neighbours. Chromium under audit therefore runs at the highest priority (nice
- * -20: root only; otherwise nice just warns and runs it as it is), as it would have the phone to itself.
+ * to others, and the score measures the neighbours, not the app. That is why `npm test` runs the audits on their own,
+ * after every other test (vite.config.ts, project `audit`), and judges the median of several runs.
+ * Chromium is started at the highest priority (nice -20, root only; otherwise nice warns and runs it as it is), which
+ * helps its browser process only: Chromium sets its renderers' priority itself. (A real-time priority for the whole
+ * tree, `chrt --rr 1`, did shield the renderers from a loaded machine, but then one Lighthouse run in two lost its
+ * trace, NO_NAVSTART.)
  */
 function prioritizedChromium(dir: string): string {
   const wrapper = join(dir, 'chromium')
@@ -258,6 +277,26 @@ async function installability(port: number, url: string): Promise<string[]> {
   }
 }
 
+/** Audit `url` RUNS_PER_PAGE times, one after the other, in the same profile (see shortfalls for how the runs count). */
+export async function auditRuns(
+  url: string,
+  profileDir: string,
+  options: { keepStorage: boolean },
+): Promise<AuditResult[]> {
+  const runs: AuditResult[] = []
+  for (let run = 0; run < RUNS_PER_PAGE; run++) runs.push(await auditPage(url, profileDir, options))
+  return runs
+}
+
+/** The runs of a page in a line each (scores, TBT, LCP), then the median run in full. */
+export function describeRuns(runs: readonly AuditResult[]): string {
+  const line = (run: AuditResult) =>
+    `  ${CATEGORIES.map((c) => `${c} ${run.scores[c]}`).join(', ')}; TBT ${run.metrics['total-blocking-time']} ms, LCP ${run.metrics['largest-contentful-paint']} ms, benchmarkIndex ${run.benchmarkIndex}`
+  return [`${runs.length} run(s):`, ...runs.map(line), 'median run:', describeResult(medianRun(runs))].join(
+    '\n',
+  )
+}
+
 /** A readable account of a result: the scores, then each audit that cost points, with its title. */
 export function describeResult(result: AuditResult): string {
   const lines = [
@@ -275,12 +314,30 @@ export function describeResult(result: AuditResult): string {
   return lines.join('\n')
 }
 
-/** The thresholds a result misses, each as a sentence; empty when it passes. */
-export function shortfalls(result: AuditResult): string[] {
-  const misses = ENFORCED.filter((c) => result.scores[c] < THRESHOLDS[c]).map(
-    (c) => `${c} ${result.scores[c]} < ${THRESHOLDS[c]}`,
-  )
-  if (result.installabilityErrors.length > 0)
-    misses.push(`not installable: ${result.installabilityErrors.join('; ')}`)
+/** The run with the median performance score (the lower middle one of an even count). */
+export function medianRun(runs: readonly AuditResult[]): AuditResult {
+  if (runs.length === 0) throw new Error('no Lighthouse runs to take a median of')
+  const sorted = [...runs].sort((a, b) => a.scores.performance - b.scores.performance)
+  return sorted[Math.floor((sorted.length - 1) / 2)]!
+}
+
+/**
+ * The thresholds a page's runs miss, each as a sentence; empty when they pass. Performance is judged on the median
+ * run; accessibility, best practices and installability on every run.
+ */
+export function shortfalls(runs: readonly AuditResult[]): string[] {
+  const misses: string[] = []
+  for (const category of ENFORCED) {
+    if (category === 'performance') {
+      const median = medianRun(runs).scores.performance
+      if (median < THRESHOLDS.performance)
+        misses.push(`performance ${median} (median of ${runs.length}) < ${THRESHOLDS.performance}`)
+      continue
+    }
+    const lowest = Math.min(...runs.map((run) => run.scores[category]))
+    if (lowest < THRESHOLDS[category]) misses.push(`${category} ${lowest} < ${THRESHOLDS[category]}`)
+  }
+  const installability = [...new Set(runs.flatMap((run) => run.installabilityErrors))]
+  if (installability.length > 0) misses.push(`not installable: ${installability.join('; ')}`)
   return misses
 }
