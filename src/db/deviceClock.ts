@@ -6,7 +6,8 @@
  * both). A save therefore writes only its record and its op, not meta (one object store fewer in the commit: the
  * save's p95), and every path that takes ops out of the outbox first raises meta to the highest seq and stamp of
  * what leaves (`retireOps`): an acknowledged or refused push, a logout clearing the outbox. Refused ops were retired
- * when they left the outbox, so dismissing or retrying them needs nothing more. A wipe deletes meta with the device
+ * when they left the outbox, so dismissing or retrying them needs nothing more, with one exception: stamps the server
+ * refused as too far ahead (clock_skew) are let go (`rewindPastSkew`). A wipe deletes meta with the device
  * id: the next device id is a fresh namespace for both.
  *
  * Call these inside a Dexie 'rw' transaction that includes meta and outbox, together with the writes they stamp,
@@ -101,17 +102,44 @@ export async function nextStampAndSeq(
 /**
  * Raise meta's clock and op seq past `ops`, which are leaving the outbox, and past a stamp received from the server
  * if one is given. Call it in the transaction that takes them out, before it does.
+ * Meta holds the highest stamp issued or received, never the wall clock itself: the wall clock joins at the next
+ * stamp (`tick`). A phone whose clock runs fast therefore leaves no fast time in meta by merely syncing, and once the
+ * clock is set right its next stamps are right (see rewindPastSkew for the stamps it issued while fast).
  */
 export async function retireOps(
   db: GridPatrolDb,
   ops: readonly IssuedOp[],
   makeDeviceId: () => string,
-  received?: { remote: Stamp; now: number },
+  remote?: Stamp,
 ): Promise<void> {
   const issued = await loadIssued(db, makeDeviceId)
   let clock = pastOps(issued.clock, ops)
-  if (received) clock = receive(clock, received.remote, received.now)
+  if (remote !== undefined) clock = receive(clock, remote, 0)
   const seq = ops.reduce((highest, op) => Math.max(highest, op.seq), issued.seq)
+  const rows = metaRows(issued, clock, seq)
+  if (rows.length > 0) await db.meta.bulkPut(rows)
+}
+
+/**
+ * After the server refused ops as clock_skew (stamped too far ahead of its clock: the phone's clock ran fast), bring
+ * the clock back to the server's: past the server's clock and the answered ops it did not refuse so, and no further.
+ * The refused stamps reached no one (the server stores nothing of a refused op), so stamps below them break no order;
+ * keeping them would stamp every later edit, and every retry after the phone's clock is set right, as far ahead, to be
+ * refused again. The wall clock is left out here: if it is still fast, the next stamp follows it (and is refused, as
+ * it must be); once it is right, the next stamp is right too. Ops still queued keep the clock past them (loadIssued),
+ * and their refusal brings it back in turn. The op seq is raised past every answered op, as by retireOps.
+ */
+export async function rewindPastSkew(
+  db: GridPatrolDb,
+  answered: readonly IssuedOp[],
+  skewed: ReadonlySet<number>,
+  remote: Stamp,
+  makeDeviceId: () => string,
+): Promise<void> {
+  const issued = await loadIssued(db, makeDeviceId)
+  const accepted = answered.filter((op) => !skewed.has(op.seq))
+  const clock = pastOps(receive(createClock(issued.deviceId), remote, 0), accepted)
+  const seq = answered.reduce((highest, op) => Math.max(highest, op.seq), issued.seq)
   const rows = metaRows(issued, clock, seq)
   if (rows.length > 0) await db.meta.bulkPut(rows)
 }
@@ -122,13 +150,8 @@ export function retireOutbox(db: GridPatrolDb, makeDeviceId: () => string): Prom
 }
 
 /** Advance the device clock past a stamp from the server. */
-export function receiveStamp(
-  db: GridPatrolDb,
-  remote: Stamp,
-  now: number,
-  makeDeviceId: () => string,
-): Promise<void> {
-  return retireOps(db, [], makeDeviceId, { remote, now })
+export function receiveStamp(db: GridPatrolDb, remote: Stamp, makeDeviceId: () => string): Promise<void> {
+  return retireOps(db, [], makeDeviceId, remote)
 }
 
 /** What the device has issued so far: its clock and highest op seq (meta's, raised by the newest queued op). */

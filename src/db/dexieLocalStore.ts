@@ -10,7 +10,7 @@ import type { Op, OpResult, PullResponse } from '#shared/sync/protocol.ts'
 import type { LocalStore, PullEnd, PushOutcome } from '../sync/ports.ts'
 import { deviceIdFrom } from './GridPatrolDb.ts'
 import type { GridPatrolDb, LocalRecord, OutboxOp, RefusedOp } from './GridPatrolDb.ts'
-import { receiveStamp, retireOps } from './deviceClock.ts'
+import { receiveStamp, retireOps, rewindPastSkew } from './deviceClock.ts'
 import { pendingFieldsById, receivePulled, releaseHeld } from './recordState.ts'
 
 export interface DexieLocalStoreDeps {
@@ -100,8 +100,15 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
       // short transaction of its own: meta raised with the ops still queued is harmless (a seq or a stamp skipped),
       // and the long one below then leaves meta free for the request of the next batch (the API client reads the
       // session's token there) instead of holding it back until the answers are written.
+      const skewed = new Set(
+        [...answers.values()]
+          .filter((result) => result.status === 'refused' && result.code === 'clock_skew')
+          .map((result) => result.seq),
+      )
       await db.transaction('rw', [db.outbox, db.meta], () =>
-        retireOps(db, answered, makeDeviceId, { remote: clock, now: deps.now() }),
+        skewed.size > 0
+          ? rewindPastSkew(db, answered, skewed, clock, makeDeviceId)
+          : retireOps(db, answered, makeDeviceId, clock),
       )
       return db.transaction('rw', [db.records, db.outbox, db.refused], async () => {
         // Only refused ops are read back (their undo values are not on the wire); applied ones are deleted unread.
@@ -179,7 +186,7 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
           evicted += leaving.length
         }
         await db.setMeta('pullCursor', page.cursor)
-        await receiveStamp(db, page.clock, deps.now(), makeDeviceId)
+        await receiveStamp(db, page.clock, makeDeviceId)
         if (!end) return evicted
         if (end.keepOnly) {
           const keep = end.keepOnly

@@ -189,7 +189,19 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
         const prev = Object.fromEntries(
           names.filter((field) => field in record.fields).map((field) => [field, record.fields[field]]),
         )
-        const next = recordWithState(record, applyPatch(stateOf(record), changed, stamp).state)
+        // An edit replaces what it changes: a field last written by a refused op holds that op's stamp, which the
+        // server never took (a day ahead, when the phone's clock ran fast), so the edit is judged against the stamp
+        // the server knows (`base`), not against that one.
+        const known = { ...record.stamps }
+        for (const field of names) {
+          const serverStamp = base[field]
+          if (serverStamp === null || serverStamp === undefined) delete known[field]
+          else known[field] = serverStamp
+        }
+        const next = recordWithState(
+          record,
+          applyPatch({ fields: record.fields, stamps: known }, changed, stamp).state,
+        )
         const op: OutboxOp = { type: 'put', seq, kind, id, stamp, base, create: false, fields: changed, prev }
         await save({ ...next, ...scope, pending: 1 }, op, meta)
         return true

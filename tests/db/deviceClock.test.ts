@@ -12,6 +12,7 @@ import type { Transport } from '../../src/sync/ports.ts'
 import { FakeServer } from './fakeServer.ts'
 import { GRID, T0, household, testDevice } from './testDevice.ts'
 import { PROTOCOL_VERSION } from '#shared/sync/protocol.ts'
+import { formatStamp, stampMs } from '#shared/sync/hlc.ts'
 
 const opened: GridPatrolDb[] = []
 afterEach(async () => {
@@ -100,6 +101,74 @@ describe('device clock and op seq', () => {
     const next = await nextSaveAfterReopen(first, server)
     expect(next.seq).toBe(retried.seq + 1)
     expect(next.stamp > retried.stamp).toBe(true)
+  })
+
+  it('comes back to the server clock after a clock_skew refusal: set right, the phone retries with a stamp of now', async () => {
+    const DAY = 86_400_000
+    const server = new FakeServer()
+    server.now = T0
+    // The server's drift check (syncService.ts): a stamp more than 5 minutes ahead of its clock is refused.
+    server.refuse = (op) =>
+      stampMs(op.stamp) > server.now + 300_000
+        ? { code: 'clock_skew', reason: '手机时间比服务器快了 1 天' }
+        : null
+    const phone = testDevice(server)
+    opened.push(phone.db)
+    phone.advance(DAY) // the phone's clock runs a day fast
+    const id = await phone.repo.create('household', household())
+    await phone.engine.sync()
+    const [refusal] = await phone.db.refused.toArray()
+    expect(refusal?.code).toBe('clock_skew')
+    expect(server.records.has(id)).toBe(false)
+
+    // Still fast: the next stamp still follows the phone's wall clock, and is refused in turn.
+    await phone.repo.update('household', id, { memberCount: 2 })
+    const fast = (await phone.db.outbox.orderBy(':id').last())!
+    expect(stampMs(fast.stamp)).toBeGreaterThanOrEqual(T0 + DAY)
+    await phone.engine.sync()
+    expect(await phone.db.refused.count()).toBe(2)
+
+    // Set right (自动获取网络时间), the user retries both: stamped now, after everything the server took, and taken.
+    phone.advance(-DAY)
+    for (const { seq } of await phone.db.refused.toArray())
+      expect(await phone.repo.retryRefused(seq)).toBe(true)
+    const retried = await phone.db.outbox.orderBy(':id').toArray()
+    expect(retried.map((op) => op.seq)).toEqual([fast.seq + 1, fast.seq + 2])
+    for (const op of retried) expect(stampMs(op.stamp)).toBeLessThan(T0 + 300_000)
+    expect(retried[0]!.stamp > formatStamp(server.clock)).toBe(true)
+    expect(await phone.engine.sync()).toMatchObject({ pushed: 2 })
+    expect(await phone.db.refused.count()).toBe(0)
+    expect(server.records.get(id)?.fields).toMatchObject({ headName: '王建国', memberCount: 2 })
+
+    // A reopened tab goes on from there: a new seq, a stamp after the retries.
+    const next = await nextSaveAfterReopen(phone, server)
+    expect(next.seq).toBe(fast.seq + 3)
+    expect(next.stamp > retried[1]!.stamp).toBe(true)
+  })
+
+  it('a later edit replaces a field a clock_skew refusal left a day ahead, on the phone and on the server', async () => {
+    const DAY = 86_400_000
+    const server = new FakeServer()
+    server.now = T0
+    server.refuse = (op) =>
+      stampMs(op.stamp) > server.now + 300_000
+        ? { code: 'clock_skew', reason: '手机时间比服务器快了 1 天' }
+        : null
+    const phone = testDevice(server)
+    opened.push(phone.db)
+    const id = await phone.repo.create('household', household())
+    await phone.engine.sync()
+    phone.advance(DAY)
+    await phone.repo.update('household', id, { headName: '快手机改的名字' })
+    await phone.engine.sync()
+    expect(await phone.db.refused.count()).toBe(1)
+
+    phone.advance(-DAY)
+    expect(await phone.repo.update('household', id, { headName: '改对了的名字' })).toBe(true)
+    expect((await phone.db.records.get(id))?.fields.headName).toBe('改对了的名字')
+    expect(await phone.engine.sync()).toMatchObject({ pushed: 1 })
+    expect(server.records.get(id)?.fields.headName).toBe('改对了的名字')
+    expect((await phone.db.records.get(id))?.fields.headName).toBe('改对了的名字')
   })
 
   it('a save after earlier ones stamps after a clock received since, and takes a moved grid', async () => {
