@@ -53,6 +53,21 @@ async function nextSaveAfterReopen(first: ReturnType<typeof device>, server: Fak
   return (await again.db.outbox.orderBy(':id').last())!
 }
 
+const DAY = 86_400_000
+
+/** A server with the real one's drift check (syncService.ts): a stamp over 5 minutes ahead of its clock is refused. */
+function skewChecked() {
+  const server = new FakeServer()
+  server.now = T0
+  server.refuse = (op) =>
+    stampMs(op.stamp) > server.now + 300_000
+      ? { code: 'clock_skew', reason: '手机时间比服务器快了 1 天' }
+      : null
+  const phone = testDevice(server)
+  opened.push(phone.db)
+  return { server, phone }
+}
+
 describe('device clock and op seq', () => {
   it('continue after an acknowledged push emptied the outbox and the tab reopened', async () => {
     const server = new FakeServer()
@@ -104,16 +119,7 @@ describe('device clock and op seq', () => {
   })
 
   it('comes back to the server clock after a clock_skew refusal: set right, the phone retries with a stamp of now', async () => {
-    const DAY = 86_400_000
-    const server = new FakeServer()
-    server.now = T0
-    // The server's drift check (syncService.ts): a stamp more than 5 minutes ahead of its clock is refused.
-    server.refuse = (op) =>
-      stampMs(op.stamp) > server.now + 300_000
-        ? { code: 'clock_skew', reason: '手机时间比服务器快了 1 天' }
-        : null
-    const phone = testDevice(server)
-    opened.push(phone.db)
+    const { server, phone } = skewChecked()
     phone.advance(DAY) // the phone's clock runs a day fast
     const id = await phone.repo.create('household', household())
     await phone.engine.sync()
@@ -147,15 +153,7 @@ describe('device clock and op seq', () => {
   })
 
   it('a later edit replaces a field a clock_skew refusal left a day ahead, on the phone and on the server', async () => {
-    const DAY = 86_400_000
-    const server = new FakeServer()
-    server.now = T0
-    server.refuse = (op) =>
-      stampMs(op.stamp) > server.now + 300_000
-        ? { code: 'clock_skew', reason: '手机时间比服务器快了 1 天' }
-        : null
-    const phone = testDevice(server)
-    opened.push(phone.db)
+    const { server, phone } = skewChecked()
     const id = await phone.repo.create('household', household())
     await phone.engine.sync()
     phone.advance(DAY)
