@@ -135,6 +135,22 @@ export function formatDuration(ms: number): string {
 }
 
 /**
+ * A refusal of `op`. Module-level, as outOfScope: a closure made per op costs a defineProperty each under tsx, which
+ * keeps function names (the server runs through tsx).
+ */
+function refuse(op: Op, code: RefusalCode, reason: string, field?: string): Outcome {
+  return {
+    result: { seq: op.seq, status: 'refused', code, reason, ...(field === undefined ? {} : { field }) },
+  }
+}
+
+async function outOfScope(tx: StoreOps, op: Op, gridId: string): Promise<Outcome> {
+  const grid = await tx.getArea(gridId)
+  const name = grid ? `${grid.name}（${gridId}）` : gridId
+  return refuse(op, 'out_of_scope', `网格 ${name} 不在你的负责范围内，不能修改其中的记录`, 'gridId')
+}
+
+/**
  * The sync service: the shared pure core (HLC, per-field merge, conflicts) over the store port.
  *
  * Invariants:
@@ -170,13 +186,10 @@ export function createSyncService({
     Math.floor(now) > c.ms ? { ms: Math.floor(now), counter: 0, node: c.node } : c
 
   async function applyOp(tx: StoreOps, c: Clock, user: User, deviceId: string, op: Op, now: number) {
-    const refuse = (code: RefusalCode, reason: string, field?: string): Outcome => ({
-      result: { seq: op.seq, status: 'refused', code, reason, ...(field === undefined ? {} : { field }) },
-    })
-
     const drift = stampDrift(op.stamp, now)
     if (drift > maxClockDriftMs) {
       return refuse(
+        op,
         'clock_skew',
         `手机时间比服务器快了 ${formatDuration(drift)}（最多允许 ${formatDuration(maxClockDriftMs)}），` +
           `请把手机设为自动获取网络时间后再同步`,
@@ -187,35 +200,32 @@ export function createSyncService({
       nextClock = receive(c, op.stamp, now)
     } catch (error) {
       if (!(error instanceof ClockError)) throw error
-      return refuse('clock_skew', `时间戳无效：${error.message}`)
+      return refuse(op, 'clock_skew', `时间戳无效：${error.message}`)
     }
 
     if (op.type === 'put') {
       if (DELETED_FIELD in op.fields) {
-        return refuse('invalid_field', '不能直接修改删除标记，请使用删除操作', DELETED_FIELD)
+        return refuse(op, 'invalid_field', '不能直接修改删除标记，请使用删除操作', DELETED_FIELD)
       }
       const checked = validateFields(op.kind, op.fields, op.create ? 'create' : 'patch')
       if (!checked.ok) {
         const { field, message } = checked.issue
-        return refuse('invalid_field', `${field}：${message}`, field)
+        return refuse(op, 'invalid_field', `${field}：${message}`, field)
       }
     }
     const existing = await tx.getRecord(op.id)
-    const outOfScope = async (gridId: string): Promise<Outcome> => {
-      const grid = await tx.getArea(gridId)
-      const name = grid ? `${grid.name}（${gridId}）` : gridId
-      return refuse('out_of_scope', `网格 ${name} 不在你的负责范围内，不能修改其中的记录`, 'gridId')
-    }
-    if (existing && !coversScope(user.areaIds, existing.scope)) return outOfScope(existing.scope.gridId)
+    if (existing && !coversScope(user.areaIds, existing.scope))
+      return outOfScope(tx, op, existing.scope.gridId)
     if (!existing && (op.type === 'delete' || !op.create)) {
-      return refuse('unknown_record', '服务器上没有这条记录（可能尚未上传它的新建操作）')
+      return refuse(op, 'unknown_record', '服务器上没有这条记录（可能尚未上传它的新建操作）')
     }
     if (existing && existing.kind !== op.kind) {
-      return refuse('kind_mismatch', `记录类型不符：服务器上是 ${existing.kind}，操作是 ${op.kind}`)
+      return refuse(op, 'kind_mismatch', `记录类型不符：服务器上是 ${existing.kind}，操作是 ${op.kind}`)
     }
     const action: RecordAction = op.type === 'delete' ? 'delete' : existing ? 'update' : 'create'
     if (!canOnRecords(user.role, action, op.kind)) {
       return refuse(
+        op,
         'forbidden',
         `${ROLE_NAMES[user.role]}不能${ACTION_NAMES[action]}${KIND_NAMES[op.kind]}记录`,
       )
@@ -223,21 +233,21 @@ export function createSyncService({
     // A visit names its visitor (走访人): only the user who records it, so the dashboard's visits per worker hold.
     if (op.type === 'put' && op.kind === 'visit' && typeof op.fields.visitorId === 'string') {
       if (op.fields.visitorId !== user.id)
-        return refuse('forbidden', '走访人只能是记录走访的本人', 'visitorId')
+        return refuse(op, 'forbidden', '走访人只能是记录走访的本人', 'visitorId')
     }
     const gridId = op.type === 'put' ? op.fields.gridId : undefined
     let targetScope: Scope | null = null
     if (typeof gridId === 'string') {
       targetScope = await tx.scopeOfGrid(gridId)
-      if (!targetScope) return refuse('invalid_field', `gridId：未知的网格 ${gridId}`, 'gridId')
-      if (!coversScope(user.areaIds, targetScope)) return outOfScope(gridId)
+      if (!targetScope) return refuse(op, 'invalid_field', `gridId：未知的网格 ${gridId}`, 'gridId')
+      if (!coversScope(user.areaIds, targetScope)) return outOfScope(tx, op, gridId)
     }
 
     if (op.type === 'put' && op.kind === 'incident') {
       const scope = targetScope ?? existing?.scope
       if (!scope) throw new Error(`incident ${op.id} has no known grid`)
       const refusal = await judgeIncidentOp(tx, user, op, existing, scope, deadlines)
-      if (refusal) return refuse(refusal.code, refusal.reason, refusal.field)
+      if (refusal) return refuse(op, refusal.code, refusal.reason, refusal.field)
     }
 
     const { state, changed } = applyPatch(existing ?? emptyState(), patchOfOp(op), op.stamp)

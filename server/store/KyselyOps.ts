@@ -12,7 +12,6 @@ import type {
   PhotosTable,
   RecordsTable,
 } from './database.ts'
-import { withRecordId } from './batchedOps.ts'
 import type {
   AccessTokenRow,
   AppliedResultRow,
@@ -28,6 +27,7 @@ import type {
   NewConflict,
   NewSession,
   NewUser,
+  OpHistoryRow,
   OpenConflict,
   PhotoRow,
   RecordExit,
@@ -685,15 +685,19 @@ export class KyselyOps implements StoreOps {
   }
 
   insertWrites(recordId: string, writes: readonly StoredWrite[]): Promise<void> {
-    return this.insertWritesOf(writes.map((write) => withRecordId(write, recordId)))
+    return this.insertOpRows(opWriteRowsFor(recordId, writes))
   }
 
   async insertWritesOf(writes: readonly (StoredWrite & { recordId: string })[]): Promise<void> {
     // Grouped before chunking: an op's writes must land in one row, whatever the chunk size.
-    for (const chunk of chunksOf(opWriteRowsOf(writes), 500)) await this.insertOpRows(chunk)
+    await this.insertOpRows(opWriteRowsOf(writes))
   }
 
-  private async insertOpRows(rows: readonly Insertable<OpWritesTable>[]): Promise<void> {
+  async insertOpRows(rows: readonly OpHistoryRow[]): Promise<void> {
+    for (const chunk of chunksOf(rows, 500)) await this.insertOpRowChunk(chunk)
+  }
+
+  private async insertOpRowChunk(rows: readonly Insertable<OpWritesTable>[]): Promise<void> {
     if (this.dialect.name === 'postgres') {
       // One array per column instead of seven parameters per row: PostgreSQL binds and plans it far faster.
       const column = <T>(of: (row: (typeof rows)[number]) => T) => rows.map(of)
@@ -1152,27 +1156,33 @@ interface OpWriteEntry {
 }
 
 /** One history row per op: consecutive writes of one record with one stamp are one op's (see writesOfOp). */
-export function opWriteRowsOf(
-  writes: readonly (StoredWrite & { recordId: string })[],
-): Insertable<OpWritesTable>[] {
-  const rows: Insertable<OpWritesTable>[] = []
-  let entries: Record<string, OpWriteEntry> = {}
-  let first: (StoredWrite & { recordId: string }) | null = null
-  const close = () => {
-    if (!first) return
-    rows.push({
-      record_id: first.recordId,
-      stamp: first.stamp,
-      writes: json(entries),
-      device_id: first.deviceId,
-      user_id: first.userId,
-      server_seq: first.serverSeq,
-      received_at: first.receivedAt,
-    })
+export function opWriteRowsOf(writes: readonly (StoredWrite & { recordId: string })[]): OpHistoryRow[] {
+  const rows: OpHistoryRow[] = []
+  for (let start = 0; start < writes.length;) {
+    const recordId = writes[start]!.recordId
+    let end = start + 1
+    while (end < writes.length && writes[end]!.recordId === recordId) end++
+    opWriteRowsFor(recordId, writes.slice(start, end), rows)
+    start = end
   }
+  return rows
+}
+
+/**
+ * The history rows of one record's writes, appended to `rows`: one per run of consecutive writes with one stamp (an
+ * op's). Takes the writes as the sync service made them, without a copy carrying the record's id: a push batch keeps
+ * only these rows (a string per op) until it writes them, not eight objects per household.
+ */
+export function opWriteRowsFor(
+  recordId: string,
+  writes: readonly StoredWrite[],
+  rows: OpHistoryRow[] = [],
+): OpHistoryRow[] {
+  let entries: Record<string, OpWriteEntry> = {}
+  let first: StoredWrite | null = null
   for (const write of writes) {
-    if (!first || write.recordId !== first.recordId || write.stamp !== first.stamp) {
-      close()
+    if (!first || write.stamp !== first.stamp) {
+      if (first) rows.push(opHistoryRow(recordId, first, entries))
       first = write
       entries = {}
     }
@@ -1180,8 +1190,24 @@ export function opWriteRowsOf(
     if (write.context !== undefined) entry.c = write.context
     entries[write.field] = entry
   }
-  close()
+  if (first) rows.push(opHistoryRow(recordId, first, entries))
   return rows
+}
+
+function opHistoryRow(
+  recordId: string,
+  first: StoredWrite,
+  entries: Record<string, OpWriteEntry>,
+): OpHistoryRow {
+  return {
+    record_id: recordId,
+    stamp: first.stamp,
+    writes: json(entries),
+    device_id: first.deviceId,
+    user_id: first.userId,
+    server_seq: first.serverSeq,
+    received_at: first.receivedAt,
+  }
 }
 
 /** The field writes of one op's history row. */

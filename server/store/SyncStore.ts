@@ -165,6 +165,17 @@ export interface StoredWrite extends FieldWrite {
   receivedAt: number
 }
 
+/** One op's history row as stored: its field writes together as JSON (see opWriteRowsFor in KyselyOps.ts). */
+export interface OpHistoryRow {
+  record_id: string
+  stamp: string
+  writes: string
+  device_id: string
+  user_id: string
+  server_seq: number
+  received_at: number
+}
+
 export interface ConflictRow {
   id: number
   recordId: string
@@ -316,6 +327,8 @@ export interface StoreOps {
   saveRecords(records: readonly StoredRecord[]): Promise<void>
   /** Add many records' writes at once (a write already there is ignored, as in insertWrites). */
   insertWritesOf(writes: readonly (StoredWrite & { recordId: string })[]): Promise<void>
+  /** Add ops' history rows built beforehand (opWriteRowsFor); a row already there (same record and stamp) is ignored. */
+  insertOpRows(rows: readonly OpHistoryRow[]): Promise<void>
   /** Remember many answers at once. */
   saveAppliedResults(rows: readonly AppliedResultRow[]): Promise<void>
   /** Add writes to the record's history; a write already there (same field and stamp) is ignored. */

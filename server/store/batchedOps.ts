@@ -1,5 +1,5 @@
 /**
- * A push batch's store operations, batched: the writes a batch of ops makes (records, field writes, answers, server
+ * A push batch's store operations, batched: the writes a batch of ops makes (records, history rows, answers, server
  * sequence numbers) are kept in memory and written in a few multi-row statements, instead of several round trips
  * through the query builder per op. Why: ingest time went to building and running small queries, not to SQLite.
  *
@@ -13,7 +13,8 @@
  *   passes through without a flush (the batch never buffers the clock).
  */
 import type { OpResult, Scope } from '#shared/sync/protocol.ts'
-import type { AppliedResultRow, Area, StoreOps, StoredRecord, StoredWrite } from './SyncStore.ts'
+import { opWriteRowsFor } from './KyselyOps.ts'
+import type { AppliedResultRow, Area, OpHistoryRow, StoreOps, StoredRecord } from './SyncStore.ts'
 
 export interface BatchedOps {
   ops: StoreOps
@@ -23,27 +24,11 @@ export interface BatchedOps {
   flush(): Promise<void>
 }
 
-/** The write with its record's id, built without an object spread (30 times slower on this path). */
-export function withRecordId(write: StoredWrite, recordId: string): StoredWrite & { recordId: string } {
-  const row: StoredWrite & { recordId: string } = {
-    recordId,
-    field: write.field,
-    stamp: write.stamp,
-    base: write.base,
-    value: write.value,
-    deviceId: write.deviceId,
-    userId: write.userId,
-    serverSeq: write.serverSeq,
-    receivedAt: write.receivedAt,
-  }
-  if (write.context !== undefined) row.context = write.context
-  return row
-}
-
 export function batchedOps(inner: StoreOps): BatchedOps {
   const records = new Map<string, StoredRecord | null>()
   const dirty = new Map<string, StoredRecord>()
-  const writes: (StoredWrite & { recordId: string })[] = []
+  /** The batch's history rows, one per op, built as the op is applied (its writes are not kept). */
+  const opRows: OpHistoryRow[] = []
   const answers: AppliedResultRow[] = []
   const answered = new Map<string, OpResult>()
   const scopes = new Map<string, Promise<Scope | null>>()
@@ -55,7 +40,7 @@ export function batchedOps(inner: StoreOps): BatchedOps {
   async function flush(): Promise<void> {
     if (dirty.size > 0) await inner.saveRecords([...dirty.values()])
     dirty.clear()
-    if (writes.length > 0) await inner.insertWritesOf(writes.splice(0))
+    if (opRows.length > 0) await inner.insertOpRows(opRows.splice(0))
     if (answers.length > 0) await inner.saveAppliedResults(answers.splice(0))
     if (lastSeq !== null && lastSeq > storedSeq) await inner.advanceSeq(lastSeq)
     lastSeq = null
@@ -87,7 +72,7 @@ export function batchedOps(inner: StoreOps): BatchedOps {
       return ++lastSeq
     },
     async insertWrites(recordId, recordWrites) {
-      for (const write of recordWrites) writes.push(withRecordId(write, recordId))
+      opWriteRowsFor(recordId, recordWrites, opRows)
     },
     async getAppliedResult(deviceId, opSeq) {
       const key = `${deviceId}\u0000${opSeq}`

@@ -20,8 +20,10 @@ interface Job<DB> {
  * with the event loop blocked, so a hundred phones pushing at once would queue behind a hundred disk syncs.
  *
  * Invariants:
- * - Each transaction runs alone in its own SAVEPOINT, one after another: one that throws rolls back to it and fails
- *   alone; the others of the batch go on.
+ * - Each transaction runs alone, one after another, each after the first in its own SAVEPOINT: one that throws rolls
+ *   back to it and fails alone; the others of the batch go on. The first needs none (SQLite copies every page a
+ *   savepoint changes into its sub-journal): when it throws, the whole batch, only it so far, rolls back and fails
+ *   alone, and the waiting transactions make the next batch.
  * - A transaction's result is handed out only after the shared COMMIT returned: an answered push is on disk. If the
  *   COMMIT fails, every transaction of the batch fails with its error (none of them was stored).
  * - A batch starts on the next turn of the event loop (setImmediate), so requests that arrived together join it;
@@ -35,11 +37,22 @@ export function createGroupCommit<DB>(db: Kysely<DB>, maxBatch = 64): GroupCommi
   async function runBatch(): Promise<void> {
     const succeeded: { job: Job<DB>; value: unknown }[] = []
     let taken = 0
+    /** The batch's first transaction when it failed: it ran without a savepoint, so the whole batch rolled back. */
+    let failedFirst: { job: Job<DB>; error: unknown } | null = null
     try {
       await db.transaction().execute(async (trx) => {
         for (let n = 0; n < maxBatch && queue.length > 0; n++) {
           const job = queue.shift()!
           taken++
+          if (n === 0) {
+            try {
+              succeeded.push({ job, value: await job.fn(trx) })
+            } catch (error) {
+              failedFirst = { job, error }
+              throw error
+            }
+            continue
+          }
           const savepoint = sql.id(`group_commit_${n}`)
           await sql`savepoint ${savepoint}`.execute(trx)
           try {
@@ -55,6 +68,11 @@ export function createGroupCommit<DB>(db: Kysely<DB>, maxBatch = 64): GroupCommi
       })
       commits++
     } catch (error) {
+      if (failedFirst) {
+        const { job, error: own } = failedFirst as { job: Job<DB>; error: unknown }
+        job.reject(own)
+        return
+      }
       for (const { job } of succeeded) job.reject(error)
       // The transaction could not even begin (a closed database): fail the waiting ones rather than spin.
       if (taken === 0) for (const job of queue.splice(0)) job.reject(error)

@@ -1,10 +1,27 @@
 /**
- * The server side of the load run, in its own process (so the simulated phones' work does not share its event loop):
- * a test server with one grid and one logged-in worker per phone. Prints one JSON line (port, phones) and serves
- * until its parent closes stdin.
+ * A bench server in its own process (so the clients' work does not share its event loop or its core, as with a real
+ * server): a test server (a fresh temporary SQLite file, the real createApp). For the load run, one grid and one
+ * logged-in worker per phone (LOAD_DEVICES); for the ingest row (LOAD_BENCH_USER=1), the worker `bench` of the test
+ * grids logged in on a pushing and a pulling device. LOAD_WARMUP=n first pushes n households through a throwaway
+ * server of the same process, so that the timed pushes meet compiled code, as a server that has been running does.
+ * Prints one JSON line (port, phones, bench tokens) and serves until its parent closes stdin.
  */
 import type { AddressInfo } from 'node:net'
-import { TEST_AREAS, VILLAGE, addUser, login, square, startTestServer } from '../fixtures/serverHarness.ts'
+import { MAX_PUSH_OPS } from '#shared/sync/protocol.ts'
+import {
+  GRID_A,
+  GRID_B,
+  TEST_AREAS,
+  VILLAGE,
+  addUser,
+  createOp,
+  login,
+  pushBody,
+  square,
+  stamp,
+  startTestServer,
+} from '../fixtures/serverHarness.ts'
+import { benchHousehold } from './households.ts'
 
 export interface LoadPhone {
   id: string
@@ -12,7 +29,51 @@ export interface LoadPhone {
   token: string
 }
 
+/** The ingest row's devices (LOAD_BENCH_USER=1): the same user, one pushes, the other pulls. */
+export interface BenchDevices {
+  pushDeviceId: string
+  pushToken: string
+  pullDeviceId: string
+  pullToken: string
+}
+
 const devices = Number(process.env.LOAD_DEVICES ?? 500)
+const warmup = Number(process.env.LOAD_WARMUP ?? 0)
+
+/** Push `records` households over HTTP to a server of its own, then drop it. */
+async function warmUp(records: number): Promise<void> {
+  const server = await startTestServer()
+  Object.defineProperty(server.clock, 'now', { get: () => Date.now() })
+  const listener = server.app.listen(0, '127.0.0.1')
+  try {
+    await new Promise((r) => listener.once('listening', r))
+    const url = `http://127.0.0.1:${(listener.address() as AddressInfo).port}/api/sync/push`
+    await addUser(server, 'warmup')
+    const token = await login(server, 'warmup', 'warmup-device')
+    for (let first = 0; first < records; first += MAX_PUSH_OPS) {
+      const ops = Array.from({ length: Math.min(MAX_PUSH_OPS, records - first) }, (_, k) => {
+        const i = first + k
+        const id = `0190a000-0000-7000-8fff-${String(i + 1).padStart(12, '0')}`
+        return createOp(i + 1, id, stamp(i + 1, 'warmup-device'), {
+          ...benchHousehold(i),
+          gridId: i % 2 ? GRID_A : GRID_B,
+        })
+      })
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(pushBody('warmup-device', ops)),
+      })
+      if (!response.ok) throw new Error(`warm-up push failed: ${response.status} ${await response.text()}`)
+      await response.arrayBuffer()
+    }
+  } finally {
+    listener.close()
+    await server.close()
+  }
+}
+
+if (warmup > 0) await warmUp(warmup)
 // One grid per phone, side by side under one village.
 const grids = Array.from({ length: devices }, (_, i) => ({
   id: `${VILLAGE}${String(100 + i).padStart(3, '0')}`,
@@ -30,9 +91,21 @@ for (const [i, grid] of grids.entries()) {
   const id = `loaddevice-${i}`
   phones.push({ id, gridId: grid.id, token: await login(server, `load${i}`, id) })
 }
+let bench: BenchDevices | null = null
+if (process.env.LOAD_BENCH_USER === '1') {
+  await addUser(server, 'bench')
+  const [pushDeviceId, pullDeviceId] = ['bench-device-1', 'bench-device-2']
+  bench = {
+    pushDeviceId,
+    pushToken: await login(server, 'bench', pushDeviceId),
+    pullDeviceId,
+    pullToken: await login(server, 'bench', pullDeviceId),
+  }
+}
 const listener = server.app.listen(0, '127.0.0.1')
 await new Promise((r) => listener.once('listening', r))
-process.stdout.write(`${JSON.stringify({ port: (listener.address() as AddressInfo).port, phones })}\n`)
+const port = (listener.address() as AddressInfo).port
+process.stdout.write(`${JSON.stringify({ port, phones, bench })}\n`)
 
 const stop = async () => {
   listener.close()

@@ -21,6 +21,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../fixtures/serverHarness.ts'
+import { ROWS_PER_STATEMENT } from '../../server/store/SqliteOps.ts'
 
 const DEVICE = 'device-batch-1'
 const OTHER = 'device-batch-2'
@@ -95,5 +96,60 @@ describe('a push batch written in bulk', () => {
     const [batched, oneByOne] = await Promise.all(servers.map((server) => snapshot(server)))
     expect(batched).toEqual(oneByOne)
     expect(batched!.conflicts).toBeGreaterThan(0)
+  })
+
+  it('writes a full batch in multi-row statements (and its remainder row by row) exactly as rows one at a time', async () => {
+    // 2 × ROWS_PER_STATEMENT + 17 records, 2 × ROWS_PER_STATEMENT + 17 + 5 history rows and answers.
+    const count = 2 * ROWS_PER_STATEMENT + 17
+    const ops: Op[] = Array.from({ length: count }, (_, i) =>
+      createOp(
+        i + 1,
+        id(1000 + i),
+        stamp(-9000 + i, DEVICE),
+        householdFields({ gridId: i % 2 ? GRID_A : GRID_B, address: `横山村${i}号` }),
+      ),
+    )
+    for (let i = 0; i < 5; i++) {
+      ops.push(
+        editOp(
+          count + i + 1,
+          id(1000 + i * 7),
+          stamp(-100 + i, DEVICE),
+          { headName: `户主${i}` },
+          {
+            headName: stamp(-9000 + i * 7, DEVICE),
+          },
+        ),
+      )
+    }
+    const tables = async (server: TestServer) => {
+      const db = server.store.kysely
+      return {
+        records: await db.selectFrom('records').selectAll().orderBy('seq').execute(),
+        // Every column but the user's id (random, one per server).
+        opWrites: await db
+          .selectFrom('op_writes')
+          .select(['id', 'record_id', 'stamp', 'writes', 'device_id', 'server_seq', 'received_at'])
+          .orderBy('id')
+          .execute(),
+        answers: await db.selectFrom('applied_ops').selectAll().orderBy('op_seq').execute(),
+      }
+    }
+    const stored = []
+    for (const [index, server] of servers.entries()) {
+      await addUser(server, 'me')
+      const token = await login(server, 'me', DEVICE)
+      for (const batch of index === 0 ? [ops] : ops.map((op) => [op])) {
+        const res = await push(server, token, DEVICE, batch)
+        expect(res.status).toBe(200)
+        expect(pushResponseSchema.parse(res.body).results.every((r) => r.status === 'applied')).toBe(true)
+      }
+      stored.push(await tables(server))
+    }
+    const [batched, oneByOne] = stored
+    expect(batched!.records).toHaveLength(count)
+    expect(batched!.opWrites).toHaveLength(count + 5)
+    expect(batched!.answers).toHaveLength(count + 5)
+    expect(batched).toEqual(oneByOne)
   })
 })

@@ -68,6 +68,23 @@ describe('group commit', () => {
     expect(await stored()).toEqual([1, 3])
   })
 
+  it('rolls back a failing first transaction alone (it runs without a savepoint); the ones after it are stored', async () => {
+    const group = createGroupCommit(db)
+    const outcomes = await Promise.allSettled(
+      [1, 2, 3].map((id) =>
+        group.transaction(async (trx) => {
+          await trx.insertInto('items').values({ id, parent: null }).execute()
+          if (id === 1) throw new Error(`refused ${id}`)
+          return id
+        }),
+      ),
+    )
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled', 'fulfilled'])
+    expect((outcomes[0] as PromiseRejectedResult).reason).toEqual(new Error('refused 1'))
+    expect(outcomes.slice(1).map((o) => (o as PromiseFulfilledResult<number>).value)).toEqual([2, 3])
+    expect(await stored()).toEqual([2, 3])
+  })
+
   it('answers nobody before the COMMIT: when it fails, every transaction of the batch fails and none is stored', async () => {
     const group = createGroupCommit(db)
     // Foreign keys checked at COMMIT: one transaction's dangling reference makes the shared COMMIT fail.

@@ -323,9 +323,9 @@ describe('push', () => {
     const failing = Object.create(store) as SyncStore
     failing.transaction = (fn) =>
       store.transaction((tx) => {
-        // The batch's records are written, then its field writes fail.
+        // The batch's records are written, then its history rows fail.
         const wrapped = Object.create(tx) as StoreOps
-        wrapped.insertWritesOf = () => Promise.reject(new Error('disk full'))
+        wrapped.insertOpRows = () => Promise.reject(new Error('disk full'))
         return fn(wrapped)
       })
     const app = createApp({
