@@ -189,8 +189,7 @@ export const MOBILE_CPU_SLOWDOWN = 4
  * after every other test (vite.config.ts, project `audit`), and judges the median of several runs.
  * Chromium is started at the highest priority (nice -20, root only; otherwise nice warns and runs it as it is), which
  * helps its browser process only: Chromium sets its renderers' priority itself. (A real-time priority for the whole
- * tree, `chrt --rr 1`, did shield the renderers from a loaded machine, but then one Lighthouse run in two lost its
- * trace, NO_NAVSTART.)
+ * tree, `chrt --rr 1`, was tried and dropped: one Lighthouse run in two then lost its trace, NO_NAVSTART.)
  */
 function prioritizedChromium(dir: string): string {
   const wrapper = join(dir, 'chromium')
