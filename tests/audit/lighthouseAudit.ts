@@ -6,7 +6,7 @@
  * installability verdict comes from Chromium itself (CDP `Page.getInstallabilityErrors`) in the same browser.
  * `LIGHTHOUSE_REPORT_DIR=<dir>` keeps each full JSON report there (to open in the Lighthouse viewer after a red run).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { launch, type LaunchedChrome } from 'chrome-launcher'
@@ -276,14 +276,47 @@ async function installability(port: number, url: string): Promise<string[]> {
   }
 }
 
-/** Audit `url` RUNS_PER_PAGE times, one after the other, in the same profile (see shortfalls for how the runs count). */
+/** The share of this machine's CPU time that was busy over `ms` (Linux /proc/stat; null where there is none). */
+async function busyShare(ms: number): Promise<number | null> {
+  const sample = () => {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0)
+    return { idle, total: fields.reduce((sum, value) => sum + value, 0) }
+  }
+  if (!existsSync('/proc/stat')) return null
+  const before = sample()
+  await new Promise((resolve) => setTimeout(resolve, ms))
+  const after = sample()
+  const total = after.total - before.total
+  return total > 0 ? 1 - (after.idle - before.idle) / total : 0
+}
+
+/**
+ * Wait (up to `maxMs`) until the machine is nearly idle before a run: what the tests before it left behind (a server
+ * winding down, the disk writing back, a browser closing) would otherwise be counted into the page's tasks.
+ */
+async function settle(maxMs = 60_000): Promise<void> {
+  const deadline = Date.now() + maxMs
+  for (;;) {
+    const busy = await busyShare(1000)
+    if (busy === null || busy < 0.15 || Date.now() > deadline) return
+  }
+}
+
+/**
+ * Audit `url` RUNS_PER_PAGE times, one after the other, in the same profile, each once the machine is nearly idle
+ * (see shortfalls for how the runs count).
+ */
 export async function auditRuns(
   url: string,
   profileDir: string,
   options: { keepStorage: boolean },
 ): Promise<AuditResult[]> {
   const runs: AuditResult[] = []
-  for (let run = 0; run < RUNS_PER_PAGE; run++) runs.push(await auditPage(url, profileDir, options))
+  for (let run = 0; run < RUNS_PER_PAGE; run++) {
+    await settle()
+    runs.push(await auditPage(url, profileDir, options))
+  }
   return runs
 }
 
