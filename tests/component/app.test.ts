@@ -66,6 +66,20 @@ describe('App shell and routing', () => {
     expect(wrapper.get('[data-testid="tab-home"]').attributes('aria-current')).toBeUndefined()
   })
 
+  it('titles a record form in the header, whose back button returns to its list', async () => {
+    env = await setupEnv()
+    const router = await appRouter('/records/household/new')
+    const { wrapper } = mountWith(App, env, { router })
+    await settle()
+    expect(wrapper.get('.gp-header-title').text()).not.toBe('')
+    expect(wrapper.find('[data-testid="tab-home"]').attributes('aria-current')).toBeUndefined()
+    await wrapper.get('[data-testid="nav-back"]').trigger('click')
+    await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/records/household'))
+    await settle()
+    expect(wrapper.find('[data-testid="nav-back"]').exists()).toBe(false)
+    expect(wrapper.get('[data-testid="tab-household"]').attributes('aria-current')).toBe('page')
+  })
+
   it('shows home with the sync card for a stored session, and a re-login banner when the token expired', async () => {
     env = await setupEnv()
     const router = await appRouter('/')
