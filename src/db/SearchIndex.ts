@@ -152,11 +152,12 @@ export class SearchIndex {
 
   /**
    * Loads every record once, on first use, in chunks by id: each chunk is a short task (no long freeze of the page
-   * with 50,000 records), and ids never change, so a record is read once even while others are written.
+   * with 50,000 records; it also runs when the app is idle after start, where a chunk of 2,000 was a long task on
+   * the home screen's first seconds), and ids never change, so a record is read once even while others are written.
    */
   constructor(
     private readonly loadChunk: LoadChunk,
-    private readonly chunkSize = 2000,
+    private readonly chunkSize = 500,
   ) {}
 
   /** Apply the changes of one committed transaction. */

@@ -103,4 +103,45 @@ describe('RecordListView', () => {
     expect(status.get('.van-tag').classes()).toContain('van-tag--danger')
     expect(wrapper.find('[data-testid="add-record"]').exists()).toBe(true)
   })
+
+  it('on a switch of kind drops the other kind’s rows at once and shows loading until the new page lands', async () => {
+    const records = useRecordsStore(env.pinia)
+    const household = await records.create('household', {
+      gridId: GRID_A,
+      housing: 'owned',
+      address: '横山村1号',
+      headName: '张三',
+    })
+    const incident = await records.create('incident', {
+      gridId: GRID_A,
+      category: 'safety',
+      description: '桥栏杆松动',
+      urgency: 'normal',
+      status: 'reported',
+      reportedAt: NOW,
+    })
+    const { wrapper } = mountWith(RecordListView, env, { props: { kind: 'household' } })
+    const shown = () =>
+      wrapper
+        .findAll('[data-testid="record-item"]')
+        .map((row) => `${row.attributes('data-kind')}:${row.attributes('data-record-id')}`)
+    await vi.waitFor(() => expect(shown()).toEqual([`household:${household}`]))
+
+    // Hold the incident page back, as a slow first load of the search index would.
+    const search = records.search
+    let release = () => {}
+    const held = new Promise<void>((resolve) => (release = resolve))
+    vi.spyOn(records, 'search').mockImplementation(async (...args) => {
+      await held
+      return search(...args)
+    })
+    await wrapper.setProps({ kind: 'incident' })
+    await settle()
+    expect(shown()).toEqual([])
+    expect(wrapper.find('[data-testid="list-loading"]').exists()).toBe(true)
+    release()
+    await vi.waitFor(() => expect(shown()).toEqual([`incident:${incident}`]))
+    expect(wrapper.find('[data-testid="list-loading"]').exists()).toBe(false)
+    expect(wrapper.get('[data-testid="record-item"]').text()).toContain('桥栏杆松动')
+  })
 })

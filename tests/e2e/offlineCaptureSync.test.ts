@@ -28,8 +28,7 @@ afterAll(async () => {
   await server?.stop()
 })
 
-/** The ids listed for `kind`, once the list shows that kind (one list view serves every kind: after a tab switch it
- * still shows the previous kind's rows until its reload lands). */
+/** The ids listed for `kind`, once the list shows that kind's rows (each row carries its record's kind). */
 async function recordIdsOnList(page: Page, kind: string): Promise<string[]> {
   await page.getByTestId(`tab-${kind}`).click()
   await page.waitForURL(`**/records/${kind}`)
