@@ -173,7 +173,13 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
           }
           byId.set(remote.id, receivePulled(base, remoteState, keep))
         }
-        await db.records.bulkPut([...byId.values()])
+        // The page's records, its cursor and the server's clock do not depend on each other: the meta requests go out
+        // with the puts, not after a thousand of them were acknowledged (the transaction commits them together).
+        await Promise.all([
+          db.records.bulkPut([...byId.values()]),
+          db.setMeta('pullCursor', page.cursor),
+          receiveStamp(db, page.clock, makeDeviceId),
+        ])
         // Records an edit moved out of this user's areas. One with an op queued during this run stays until that op
         // has been pushed (and refused, visibly).
         let evicted = 0
@@ -185,8 +191,6 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
           await db.records.bulkDelete(leaving)
           evicted += leaving.length
         }
-        await db.setMeta('pullCursor', page.cursor)
-        await receiveStamp(db, page.clock, makeDeviceId)
         if (!end) return evicted
         if (end.keepOnly) {
           const keep = end.keepOnly

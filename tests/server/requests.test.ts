@@ -45,6 +45,19 @@ describe('malformed requests', () => {
     ['an unknown key in an op', () => pushBody(A, [{ ...goodOp(), colour: 'red' } as never]), 'ops.0.colour'],
     ['an invalid stamp', () => pushBody(A, [{ ...goodOp(), stamp: 'yesterday' }]), 'ops.0.stamp'],
     ['an empty batch', () => pushBody(A, []), 'ops'],
+    // The field maps (protocol.ts fieldMap): the entry that fails is named.
+    ['fields that are a list', () => pushBody(A, [{ ...goodOp(), fields: ['a'] } as never]), 'ops.0.fields'],
+    ['fields that are missing', () => pushBody(A, [{ ...goodOp(), fields: null } as never]), 'ops.0.fields'],
+    [
+      'a field name over 64 characters',
+      () => pushBody(A, [{ ...goodOp(), fields: { ['x'.repeat(65)]: 1 } }]),
+      `ops.0.fields.${'x'.repeat(65)}`,
+    ],
+    [
+      'an invalid stamp in base',
+      () => pushBody(A, [{ ...goodOp(), base: { address: null, headName: 'yesterday' } }]),
+      'ops.0.base.headName',
+    ],
   ]
   it.each(cases)(
     'answers %s with 400 invalid_request naming the field, storing nothing',
