@@ -35,9 +35,10 @@ export interface LocalRecord {
   stamps: Stamps
   deleted: 0 | 1
   gridId: string
-  villageId: string
-  townId: string
-  countyId: string
+  /** Rows stored before 2026-11-23 may still carry their grid's village, town and county ids, which nothing read. */
+  villageId?: string
+  townId?: string
+  countyId?: string
   /** The ms of the record's newest stamp (hybrid clock time, so it orders alike on every device). */
   updatedAt: number
   /** The server's change sequence of the last pulled version, 0 for a record the server has not sent yet. */

@@ -165,9 +165,6 @@ export function createDexieLocalStore(db: GridPatrolDb, deps: DexieLocalStoreDep
             id: remote.id,
             kind: remote.kind,
             gridId: remote.scope.gridId,
-            villageId: remote.scope.villageId,
-            townId: remote.scope.townId,
-            countyId: remote.scope.countyId,
             serverSeq: Math.max(local?.serverSeq ?? 0, remote.seq),
             pending: queuedIds.has(remote.id) ? 1 : 0,
           }

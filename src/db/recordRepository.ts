@@ -5,7 +5,6 @@
  * Edits are field patches carrying only the fields that really changed; `base` names the stamp each patched field
  * had as the server last knew it (a stamp of a refused op is replaced by that op's own base).
  */
-import { ancestorCodes, levelOfCode } from '#shared/domain/areaCodes.ts'
 import { patchSchemas, recordSchemas, validateFields } from '#shared/schemas/records.ts'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import type { Stamp } from '#shared/sync/hlc.ts'
@@ -82,31 +81,7 @@ function checkMerged(kind: RecordKind, stored: Fields, changed: Fields): void {
 
 export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryDeps): RecordRepository {
   const makeDeviceId = deviceIdFrom(deps.newId)
-  const tables = [db.records, db.outbox, db.refused, db.meta, db.areas]
-
-  /**
-   * The village, town and county of a grid, from the local area tree. One round trip when the grid still sits where
-   * its code says (the usual case: the code-derived ancestors are read with it); a moved grid walks up its parents.
-   */
-  async function scopeOf(gridId: string): Promise<Pick<LocalRecord, 'villageId' | 'townId' | 'countyId'>> {
-    const byCode = levelOfCode(gridId) === 'grid' ? ancestorCodes(gridId) : []
-    const [countyCode = '', townCode = '', villageCode = ''] = byCode
-    const [grid, townRow, villageRow] = await db.areas.bulkGet([gridId, townCode, villageCode])
-    const whereCodeSays =
-      grid?.parentId === villageCode && villageRow?.parentId === townCode && townRow?.parentId === countyCode
-    if (byCode.length === 3 && (whereCodeSays || !grid)) {
-      return { countyId: countyCode, townId: townCode, villageId: villageCode }
-    }
-    const ids: string[] = []
-    let area = grid
-    while (area?.parentId && ids.length < 8) {
-      ids.unshift(area.parentId)
-      area = await db.areas.get(area.parentId)
-    }
-    if (ids.length < 3 && byCode.length === 3) ids.splice(0, ids.length, ...byCode)
-    const [countyId = '', townId = '', villageId = ''] = ids.slice(-3)
-    return { countyId, townId, villageId }
-  }
+  const tables = [db.records, db.outbox, db.refused, db.meta]
 
   /** The stamp the server last knew for a field: a stamp of a refused op is replaced by that op's base. */
   function serverBase(record: LocalRecord, field: string, refused: readonly RefusedOp[]): Stamp | null {
@@ -135,11 +110,7 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
     async create(kind, input) {
       const fields = validated(kind, input, 'create')
       return db.transaction('rw', tables, async () => {
-        const gridId = typeof fields['gridId'] === 'string' ? fields['gridId'] : ''
-        const [{ stamp, seq, meta }, scope] = await Promise.all([
-          nextStampAndSeq(db, deps.now(), makeDeviceId),
-          scopeOf(gridId),
-        ])
+        const { stamp, seq, meta } = await nextStampAndSeq(db, deps.now(), makeDeviceId)
         const id = deps.newId()
         const blank: LocalRecord = {
           id,
@@ -148,9 +119,6 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
           stamps: {},
           deleted: 0,
           gridId: '',
-          villageId: '',
-          townId: '',
-          countyId: '',
           updatedAt: 0,
           serverSeq: 0,
           pending: 1,
@@ -158,7 +126,7 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
         const record = recordWithState(blank, applyPatch(emptyState(), fields, stamp).state)
         const base = Object.fromEntries(Object.keys(fields).map((field) => [field, null]))
         const op: OutboxOp = { type: 'put', seq, kind, id, stamp, base, create: true, fields, prev: {} }
-        await save({ ...record, ...scope }, op, meta)
+        await save(record, op, meta)
         return id
       })
     },
@@ -184,7 +152,6 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
         const names = Object.keys(changed)
         if (names.length === 0) return false
         checkMerged(kind, record.fields, changed)
-        const scope = 'gridId' in changed ? await scopeOf(String(changed['gridId'])) : null
         const base = Object.fromEntries(names.map((field) => [field, serverBase(record, field, refused)]))
         const prev = Object.fromEntries(
           names.filter((field) => field in record.fields).map((field) => [field, record.fields[field]]),
@@ -203,7 +170,7 @@ export function createRecordRepository(db: GridPatrolDb, deps: RecordRepositoryD
           applyPatch({ fields: record.fields, stamps: known }, changed, stamp).state,
         )
         const op: OutboxOp = { type: 'put', seq, kind, id, stamp, base, create: false, fields: changed, prev }
-        await save({ ...next, ...scope, pending: 1 }, op, meta)
+        await save({ ...next, pending: 1 }, op, meta)
         return true
       })
     },

@@ -139,7 +139,7 @@ describe('SyncEngine against a fake server', () => {
     await first.engine.sync()
     expect(server.pulls.map((q) => q.since)).toEqual([0, 1])
     expect(await first.db.getMeta('pullCursor')).toBe(2)
-    expect((await first.db.records.get(ids[1]!))!).toMatchObject({ serverSeq: 2, villageId: '330523101001' })
+    expect((await first.db.records.get(ids[1]!))!).toMatchObject({ serverSeq: 2, kind: 'household' })
     first.db.close()
 
     server.writeFromElsewhere('household', ids[0]!, { memberCount: 6 }, T0)
