@@ -42,4 +42,33 @@ describe('a record opened by its link before the sync brought it', () => {
       ),
     )
   })
+
+  it('shows the record last opened when an earlier one answers after it', async () => {
+    const records = useRecordsStore(env.pinia)
+    const household = (headName: string) => ({
+      gridId: GRID_A,
+      address: '横山村8号',
+      housing: 'owned',
+      headName,
+    })
+    const first = await records.create('household', household('先开的户'))
+    const second = await records.create('household', household('后开的户'))
+    // The first record's read answers only after the second's (a slow read, one link tapped after another).
+    const get = records.get
+    let releaseFirst = () => {}
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve))
+    vi.spyOn(records, 'get').mockImplementation(async (id) => {
+      if (id === first) await firstHeld
+      return get(id)
+    })
+    const router = await appRouter(`/records/household/${first}`)
+    const { wrapper } = mountWith(RecordFormView, env, { props: { kind: 'household', id: first }, router })
+    await wrapper.setProps({ kind: 'household', id: second })
+    const headName = () =>
+      (wrapper.find('input[data-testid="field-headName"]').element as HTMLInputElement | undefined)?.value
+    await vi.waitFor(() => expect(headName()).toBe('后开的户'))
+    releaseFirst()
+    await settle()
+    expect(headName()).toBe('后开的户')
+  })
 })
