@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { enableAutoUnmount } from '@vue/test-utils'
 import RecordFormView from '../../src/views/RecordFormView.vue'
+import PersonForm from '../../src/components/person/PersonForm.vue'
+import IncidentForm from '../../src/components/incident/IncidentForm.vue'
 import { useRecordsStore } from '../../src/stores/useRecordsStore.ts'
 import { GRID_A, NOW, appRouter, mountWith, settle, setupEnv, type TestEnv } from './harness.ts'
 
@@ -16,7 +18,7 @@ afterEach(async () => {
   await env.close()
 })
 
-describe('a record opened by its link before the sync brought it', () => {
+describe('a record form opened by a link: before the sync brought it, or right after another link', () => {
   it('shows 未找到 at first and the record once a sync completes', async () => {
     const id = '01900000-0000-7000-8000-00000000abcd'
     const router = await appRouter(`/records/household/${id}`)
@@ -70,5 +72,60 @@ describe('a record opened by its link before the sync brought it', () => {
     releaseFirst()
     await settle()
     expect(headName()).toBe('后开的户')
+  })
+
+  it('hangs a new member off the household named last when an earlier one answers after it', async () => {
+    const records = useRecordsStore(env.pinia)
+    const household = (headName: string) => ({
+      gridId: GRID_A,
+      address: '横山村9号',
+      housing: 'owned',
+      headName,
+    })
+    const first = await records.create('household', household('先点的户'))
+    const second = await records.create('household', household('后点的户'))
+    const get = records.get
+    let releaseFirst = () => {}
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve))
+    vi.spyOn(records, 'get').mockImplementation(async (id) => {
+      if (id === first) await firstHeld
+      return get(id)
+    })
+    const router = await appRouter(`/records/person/new?householdId=${first}`)
+    const { wrapper } = mountWith(RecordFormView, env, { props: { kind: 'person' }, router })
+    await router.push(`/records/person/new?householdId=${second}`)
+    const parentOfForm = () => wrapper.findComponent(PersonForm).props('householdId') as string | undefined
+    await vi.waitFor(() => expect(parentOfForm()).toBe(second))
+    releaseFirst()
+    await settle()
+    expect(parentOfForm()).toBe(second)
+  })
+
+  it('links an incident being reported to the household named last when an earlier one answers after it', async () => {
+    const records = useRecordsStore(env.pinia)
+    const household = (headName: string) => ({
+      gridId: GRID_A,
+      address: '横山村10号',
+      housing: 'owned',
+      headName,
+    })
+    const first = await records.create('household', household('先报的户'))
+    const second = await records.create('household', household('后报的户'))
+    const get = records.get
+    let releaseFirst = () => {}
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve))
+    vi.spyOn(records, 'get').mockImplementation(async (id) => {
+      if (id === first) await firstHeld
+      return get(id)
+    })
+    const router = await appRouter(`/records/incident/new?householdId=${first}`)
+    const { wrapper } = mountWith(RecordFormView, env, { props: { kind: 'incident' }, router })
+    await router.push(`/records/incident/new?householdId=${second}`)
+    const linked = () =>
+      (wrapper.findComponent(IncidentForm).props('presets') as { householdId?: string }).householdId
+    await vi.waitFor(() => expect(linked()).toBe(second))
+    releaseFirst()
+    await settle()
+    expect(linked()).toBe(second)
   })
 })
