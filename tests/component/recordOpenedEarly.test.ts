@@ -45,40 +45,15 @@ describe('a record form opened by a link: before the sync brought it, or right a
     )
   })
 
-  it('shows the record last opened when an earlier one answers after it', async () => {
+  /**
+   * Two households, the first one's read held back until `releaseFirst` (a slow read: one link tapped after another,
+   * the first answering last).
+   */
+  async function twoHouseholdsFirstHeld() {
     const records = useRecordsStore(env.pinia)
     const household = (headName: string) => ({
       gridId: GRID_A,
       address: '横山村8号',
-      housing: 'owned',
-      headName,
-    })
-    const first = await records.create('household', household('先开的户'))
-    const second = await records.create('household', household('后开的户'))
-    // The first record's read answers only after the second's (a slow read, one link tapped after another).
-    const get = records.get
-    let releaseFirst = () => {}
-    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve))
-    vi.spyOn(records, 'get').mockImplementation(async (id) => {
-      if (id === first) await firstHeld
-      return get(id)
-    })
-    const router = await appRouter(`/records/household/${first}`)
-    const { wrapper } = mountWith(RecordFormView, env, { props: { kind: 'household', id: first }, router })
-    await wrapper.setProps({ kind: 'household', id: second })
-    const headName = () =>
-      (wrapper.find('input[data-testid="field-headName"]').element as HTMLInputElement | undefined)?.value
-    await vi.waitFor(() => expect(headName()).toBe('后开的户'))
-    releaseFirst()
-    await settle()
-    expect(headName()).toBe('后开的户')
-  })
-
-  it('hangs a new member off the household named last when an earlier one answers after it', async () => {
-    const records = useRecordsStore(env.pinia)
-    const household = (headName: string) => ({
-      gridId: GRID_A,
-      address: '横山村9号',
       housing: 'owned',
       headName,
     })
@@ -91,6 +66,24 @@ describe('a record form opened by a link: before the sync brought it, or right a
       if (id === first) await firstHeld
       return get(id)
     })
+    return { first, second, releaseFirst }
+  }
+
+  it('shows the record last opened when an earlier one answers after it', async () => {
+    const { first, second, releaseFirst } = await twoHouseholdsFirstHeld()
+    const router = await appRouter(`/records/household/${first}`)
+    const { wrapper } = mountWith(RecordFormView, env, { props: { kind: 'household', id: first }, router })
+    await wrapper.setProps({ kind: 'household', id: second })
+    const headName = () =>
+      (wrapper.find('input[data-testid="field-headName"]').element as HTMLInputElement | undefined)?.value
+    await vi.waitFor(() => expect(headName()).toBe('后点的户'))
+    releaseFirst()
+    await settle()
+    expect(headName()).toBe('后点的户')
+  })
+
+  it('hangs a new member off the household named last when an earlier one answers after it', async () => {
+    const { first, second, releaseFirst } = await twoHouseholdsFirstHeld()
     const router = await appRouter(`/records/person/new?householdId=${first}`)
     const { wrapper } = mountWith(RecordFormView, env, { props: { kind: 'person' }, router })
     await router.push(`/records/person/new?householdId=${second}`)
@@ -102,22 +95,7 @@ describe('a record form opened by a link: before the sync brought it, or right a
   })
 
   it('links an incident being reported to the household named last when an earlier one answers after it', async () => {
-    const records = useRecordsStore(env.pinia)
-    const household = (headName: string) => ({
-      gridId: GRID_A,
-      address: '横山村10号',
-      housing: 'owned',
-      headName,
-    })
-    const first = await records.create('household', household('先报的户'))
-    const second = await records.create('household', household('后报的户'))
-    const get = records.get
-    let releaseFirst = () => {}
-    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve))
-    vi.spyOn(records, 'get').mockImplementation(async (id) => {
-      if (id === first) await firstHeld
-      return get(id)
-    })
+    const { first, second, releaseFirst } = await twoHouseholdsFirstHeld()
     const router = await appRouter(`/records/incident/new?householdId=${first}`)
     const { wrapper } = mountWith(RecordFormView, env, { props: { kind: 'incident' }, router })
     await router.push(`/records/incident/new?householdId=${second}`)
