@@ -3,6 +3,7 @@ import type { Insertable, Kysely, RawBuilder, Selectable } from 'kysely'
 import type { RecordKind } from '#shared/schemas/records.ts'
 import type { Stamp } from '#shared/sync/hlc.ts'
 import type { OpResult, Scope } from '#shared/sync/protocol.ts'
+import { decodeOpWrites, decodeStamps, encodeOpWrites, encodeStamps } from './storedText.ts'
 import type {
   AreasTable,
   ConflictResolutionsTable,
@@ -631,7 +632,7 @@ export class KyselyOps implements StoreOps {
             town_id: record.scope.townId,
             county_id: record.scope.countyId,
             fields: json(record.fields),
-            stamps: json(record.stamps),
+            stamps: encodeStamps(record.stamps),
             deleted: record.deleted ? 1 : 0,
             seq: record.seq,
             created_at: record.createdAt,
@@ -1131,7 +1132,7 @@ export function recordOf(row: Selectable<RecordsTable>): StoredRecord {
     id: row.id,
     kind: row.kind satisfies RecordKind,
     fields: parse<Record<string, unknown>>(row.fields),
-    stamps: parse<Record<string, Stamp>>(row.stamps),
+    stamps: decodeStamps(row.stamps),
     deleted: row.deleted === 1,
     seq: row.seq,
     scope: { gridId: row.grid_id, villageId: row.village_id, townId: row.town_id, countyId: row.county_id },
@@ -1147,13 +1148,6 @@ const SCOPE_COLUMN = {
   town: 'town_id',
   county: 'county_id',
 } as const
-
-/** A field's entry in an op's history row: value, base stamp and (on a delete's `_deleted`) its context. */
-interface OpWriteEntry {
-  v: unknown
-  b: Stamp | null
-  c?: Record<string, Stamp | null> | null
-}
 
 /** One history row per op: consecutive writes of one record with one stamp are one op's (see writesOfOp). */
 export function opWriteRowsOf(writes: readonly (StoredWrite & { recordId: string })[]): OpHistoryRow[] {
@@ -1178,46 +1172,29 @@ export function opWriteRowsFor(
   writes: readonly StoredWrite[],
   rows: OpHistoryRow[] = [],
 ): OpHistoryRow[] {
-  let entries: Record<string, OpWriteEntry> = {}
-  let first: StoredWrite | null = null
-  for (const write of writes) {
-    if (!first || write.stamp !== first.stamp) {
-      if (first) rows.push(opHistoryRow(recordId, first, entries))
-      first = write
-      entries = {}
-    }
-    const entry: OpWriteEntry = { v: write.value, b: write.base }
-    if (write.context !== undefined) entry.c = write.context
-    entries[write.field] = entry
+  for (let start = 0; start < writes.length;) {
+    const first = writes[start]!
+    let end = start + 1
+    while (end < writes.length && writes[end]!.stamp === first.stamp) end++
+    rows.push({
+      record_id: recordId,
+      stamp: first.stamp,
+      writes: encodeOpWrites(writes, start, end),
+      device_id: first.deviceId,
+      user_id: first.userId,
+      server_seq: first.serverSeq,
+      received_at: first.receivedAt,
+    })
+    start = end
   }
-  if (first) rows.push(opHistoryRow(recordId, first, entries))
   return rows
-}
-
-function opHistoryRow(
-  recordId: string,
-  first: StoredWrite,
-  entries: Record<string, OpWriteEntry>,
-): OpHistoryRow {
-  return {
-    record_id: recordId,
-    stamp: first.stamp,
-    writes: json(entries),
-    device_id: first.deviceId,
-    user_id: first.userId,
-    server_seq: first.serverSeq,
-    received_at: first.receivedAt,
-  }
 }
 
 /** The field writes of one op's history row. */
 function storedWritesOf(row: Selectable<OpWritesTable>): StoredWrite[] {
-  return Object.entries(parse<Record<string, OpWriteEntry>>(row.writes)).map(([field, entry]) => ({
-    field,
+  return decodeOpWrites(row.writes).map((write) => ({
+    ...write,
     stamp: row.stamp,
-    base: entry.b,
-    value: entry.v,
-    ...(entry.c === undefined || entry.c === null ? {} : { context: entry.c }),
     deviceId: row.device_id,
     userId: row.user_id,
     serverSeq: Number(row.server_seq),

@@ -4,6 +4,7 @@ import type { OpResult } from '#shared/sync/protocol.ts'
 import type { Database as Tables, RecordsTable } from './database.ts'
 import { KyselyOps, SQLITE_DIALECT, recordOf } from './KyselyOps.ts'
 import type { AppliedResultRow, OpHistoryRow, StoredRecord } from './SyncStore.ts'
+import { encodeStamps } from './storedText.ts'
 
 const json = (value: unknown): string => JSON.stringify(value ?? null)
 
@@ -142,7 +143,7 @@ export class SqliteOps extends KyselyOps {
         r.scope.townId,
         r.scope.countyId,
         json(r.fields),
-        json(r.stamps),
+        encodeStamps(r.stamps),
         r.deleted ? 1 : 0,
         r.seq,
         r.createdAt,

@@ -24,6 +24,7 @@ import {
 } from '#shared/sync/protocol.ts'
 import { TEST_PASSWORD_COST, hashPassword } from '../../server/services/password.ts'
 import type { PgSyncStore } from '../../server/store/PgSyncStore.ts'
+import { decodeOpWrites, decodeStamps } from '../../server/store/storedText.ts'
 import { PASSWORD, createOp, editOp, householdFields, pushBody } from '../fixtures/serverHarness.ts'
 import { freshSchema, startPgServerProcess, type ServerProcess } from './serverProcess.ts'
 
@@ -252,7 +253,7 @@ describe('two server processes over one PostgreSQL database', () => {
     }
     for (const row of rows) {
       const fields = JSON.parse(row.fields) as Record<string, unknown>
-      const stamps = JSON.parse(row.stamps) as Record<string, string>
+      const stamps = decodeStamps(row.stamps)
       for (const [field, { stamp, value }] of expected.get(row.id)!) {
         expect(fields[field], `${row.id}.${field}`).toEqual(value)
         expect(stamps[field]).toBe(stamp)
@@ -269,7 +270,7 @@ describe('two server processes over one PostgreSQL database', () => {
         devices.map((d) => d.id),
       )
       .execute()
-    const writes = opRows.reduce((n, row) => n + Object.keys(JSON.parse(row.writes) as object).length, 0)
+    const writes = opRows.reduce((n, row) => n + decodeOpWrites(row.writes).length, 0)
     expect(writes).toBe(
       sent.reduce((n, op) => n + (op.type === 'put' ? Object.keys(op.fields).length : 0), 0),
     )
@@ -301,7 +302,7 @@ describe('two server processes over one PostgreSQL database', () => {
       for (const row of visible) {
         const held = device.replica.get(row.id)!
         expect(held.seq, `${device.id} ${row.id}`).toBe(row.seq)
-        expect(held.stamps).toEqual(JSON.parse(row.stamps))
+        expect(held.stamps).toEqual(decodeStamps(row.stamps))
         // As a worker sees them (ID numbers masked).
         expect(held.fields).toEqual(maskFieldsFor('worker', row.kind, JSON.parse(row.fields) as Fields))
       }

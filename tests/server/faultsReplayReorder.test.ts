@@ -11,6 +11,7 @@ import fc from 'fast-check'
 import request from 'supertest'
 import { pushResponseSchema, type Op, type OpResult } from '#shared/sync/protocol.ts'
 import type { ConflictRow } from '../../server/store/SyncStore.ts'
+import { decodeStamps } from '../../server/store/storedText.ts'
 import {
   addUser,
   createOp,
@@ -114,7 +115,11 @@ async function state(server: TestServer, token: string) {
   }
   return {
     counts: { opWrites, appliedOps, conflicts, records },
-    records: recordRows.map(({ id, fields, stamps }) => ({ id, fields: json(fields), stamps: json(stamps) })),
+    records: recordRows.map(({ id, fields, stamps }) => ({
+      id,
+      fields: json(fields),
+      stamps: decodeStamps(stamps),
+    })),
     conflicts: rows.sort((x, y) => (x.loserStamp < y.loserStamp ? -1 : 1)),
   }
 }
