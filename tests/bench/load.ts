@@ -17,6 +17,7 @@ import { formatStamp } from '#shared/sync/hlc.ts'
 import { createOp, pushBody } from '../fixtures/serverHarness.ts'
 import { benchHousehold } from './households.ts'
 import type { LoadPhone } from './loadServer.ts'
+import { SERVER_NODE_FLAGS } from '../../server/nodeFlags.ts'
 
 export interface LoadFigures {
   requests: number
@@ -37,10 +38,14 @@ const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
 
 async function startLoadServer(devices: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'loadServer.ts')], {
-    env: { ...process.env, LOAD_DEVICES: String(devices) },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
+  const child = spawn(
+    process.execPath,
+    [...SERVER_NODE_FLAGS, '--import', 'tsx', resolve(import.meta.dirname, 'loadServer.ts')],
+    {
+      env: { ...process.env, LOAD_DEVICES: String(devices) },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  )
   const exited = new Promise<void>((done) => child.once('exit', () => done()))
   const first = await new Promise<string>((done, fail) => {
     const lines = createInterface({ input: child.stdout })

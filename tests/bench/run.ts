@@ -17,6 +17,7 @@ import { measureShell } from './shellSize.ts'
 import { loadRun, type LoadFigures } from './load.ts'
 import type { BenchDevices } from './loadServer.ts'
 import { benchHousehold } from './households.ts'
+import { SERVER_NODE_FLAGS } from '../../server/nodeFlags.ts'
 import { pullComparison, type PullComparison } from './pullPeer.ts'
 import { pushComparison, pushWireRows } from './pushPeer.ts'
 import {
@@ -57,10 +58,14 @@ const INGEST_WARMUP = Number(process.env.BENCH_INGEST_WARMUP ?? 4000)
  * 0.5 MB bodies, reading the answers) stays in this process.
  */
 async function startIngestServer() {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'loadServer.ts')], {
-    env: { ...process.env, LOAD_DEVICES: '0', LOAD_BENCH_USER: '1', LOAD_WARMUP: String(INGEST_WARMUP) },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
+  const child = spawn(
+    process.execPath,
+    [...SERVER_NODE_FLAGS, '--import', 'tsx', resolve(import.meta.dirname, 'loadServer.ts')],
+    {
+      env: { ...process.env, LOAD_DEVICES: '0', LOAD_BENCH_USER: '1', LOAD_WARMUP: String(INGEST_WARMUP) },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  )
   const exited = new Promise<void>((done) => child.once('exit', () => done()))
   const first = await new Promise<string>((done, fail) => {
     createInterface({ input: child.stdout }).once('line', done)

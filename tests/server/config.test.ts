@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, OSM_TILE_URL, loadConfig } from '../../server/config.ts'
+import { SERVER_NODE_FLAGS } from '../../server/nodeFlags.ts'
 
 describe('loadConfig', () => {
   it('has defaults for everything', () => {
@@ -105,5 +108,18 @@ describe('loadConfig', () => {
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError)
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid environment variable ${name}=`))
+  })
+})
+
+describe('the server process flags', () => {
+  it('are the ones npm start runs the server with', () => {
+    const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as {
+      scripts: Record<string, string>
+    }
+    const node = pkg.scripts
+      .start!.split('&&')
+      .map((part) => part.trim())
+      .find((part) => part.startsWith('node '))
+    expect(node).toBe(`node ${SERVER_NODE_FLAGS.join(' ')} --import tsx server/index.ts`)
   })
 })
