@@ -103,6 +103,7 @@ export interface RecordsTable {
   town_id: string
   county_id: string
   fields: string
+  /** As storedText.ts encodes them (grouped by stamp; older rows: the plain {field: stamp} map). */
   stamps: string
   deleted: number
   seq: number
@@ -120,7 +121,7 @@ export interface RecordExitsTable {
   county_id: string
 }
 
-/** One op's field writes (see migration 006): `writes` is JSON {field: {v: value, b: base, c?: delete context}}. */
+/** One op's field writes (see migration 006): `writes` as storedText.ts encodes them (older rows: {field: {v, b, c?}}). */
 export interface OpWritesTable {
   id: Generated<number>
   record_id: string
