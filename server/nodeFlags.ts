@@ -1,6 +1,6 @@
 /**
- * The Node flags the server process runs with: `npm start` passes the same (package.json; a test holds the two
- * together), and so do `npm run dev`, the e2e tests' and the bench's server processes.
+ * The Node flags the server process runs with: `npm start` and `npm run serve` pass the same (package.json; a test
+ * holds them together), and so do `npm run dev`, the e2e tests' and the bench's server processes.
  *
  * --max-semi-space-size=32 (MB; Node 20's default is 16): a push of 500 households is a 0.5 MB body whose parsed
  * objects live until its transaction ends, and with the default young generation the scavenger copied them again and

@@ -40,7 +40,7 @@ export interface LoadServerReady {
   port: number
   phones: LoadPhone[]
   bench: BenchDevices | null
-  /** LOAD_WARMUP's pushes: how many households, at what rate (into the fresh file, on cold code). */
+  /** LOAD_WARMUP's pushes: how many households, at what rate (into the fresh file, on code not yet optimised). */
   warmedUp: { households: number; perSecond: number } | null
 }
 

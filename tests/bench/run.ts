@@ -122,7 +122,7 @@ function postBytes(url: string, token: string, body: Buffer, agent: Agent): Prom
 
 async function oneRun(): Promise<{
   ingest: number
-  /** The warm-up's rate: the first households into the fresh database file, on cold code. */
+  /** The warm-up's rate: the first households into the fresh database file, on code not yet optimised. */
   coldIngest: number
   pull: number
   wirePushPerRecord: number
@@ -330,7 +330,7 @@ const rows: Row[] = [
     goal: '≥20,000 (proof issue)',
   },
   {
-    name: `server ingest, cold: the warm-up's ${INGEST_WARMUP} households, the first into a fresh database file on code not yet compiled`,
+    name: `server ingest, cold: the warm-up's ${INGEST_WARMUP} households, the first into a fresh database file, on code not yet optimised`,
     value: `${Math.round(median(runs.map((r) => r.coldIngest)))} changes/s`,
     goal: '',
   },

@@ -112,12 +112,11 @@ describe('loadConfig', () => {
 })
 
 describe('the server process flags', () => {
-  it('are the ones npm start runs the server with', () => {
+  it.each(['start', 'serve'])('are the ones npm run %s runs the server with', (script) => {
     const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as {
       scripts: Record<string, string>
     }
-    const node = pkg.scripts
-      .start!.split('&&')
+    const node = pkg.scripts[script]!.split('&&')
       .map((part) => part.trim())
       .find((part) => part.startsWith('node '))
     expect(node).toBe(`node ${SERVER_NODE_FLAGS.join(' ')} --import tsx server/index.ts`)
