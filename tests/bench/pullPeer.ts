@@ -5,7 +5,9 @@
  *   transport and Dexie store against a server whose SQLite file holds the N households (pushed over HTTP first);
  * - PouchDB: pouchdb-browser on its IndexedDB adapter runs `replicate.from` an express-pouchdb server (CouchDB's
  *   replication API over PouchDB in memory, the peer at its fastest) that holds the same N households as documents;
- * - the ceiling: the same pull pages put with the bare IndexedDB API, no network, no index, no merge.
+ * - the ceiling: the same pull pages put with the bare IndexedDB API, no network, no index, no merge;
+ * - the ceiling of a store that lists its records: the same households in the device's record shape put with the
+ *   bare API into a store with the device's record indexes (what every put of ours also pays).
  * Bytes on the wire are the API's response bodies as the server sends them (both servers compress with the same
  * `compression` middleware, which answers Chromium with brotli), and the same bodies decoded and regzipped, per record.
  */
@@ -60,6 +62,8 @@ export interface PullComparison {
   ours: PullSide & { transportSeconds: number; storeSeconds: number }
   pouch: PullSide & { adapter: string }
   rawRate: number
+  /** The bare API into a store with the device's record indexes (named). */
+  rawIndexed: { rate: number; indexes: string[] }
 }
 
 /** Households exactly as both servers hold them: the user's two grids, alternating. */
@@ -268,16 +272,22 @@ async function compareAt(
     }
 
     const rawSeconds: number[] = []
+    const rawIndexedRuns: { seconds: number; indexes: string[] }[] = []
     const ourPulls: Awaited<ReturnType<Window['gridpatrolBench']['pullRun']>>[] = []
     const pouchPulls: Awaited<ReturnType<Window['gridpatrolBench']['pouchRun']>>[] = []
     let ourWire: WireCount | null = null
     let pouchWire: WireCount | null = null
-    // Each run: the ceiling, ours, PouchDB, one after the other, so that a noisy neighbour hits all three alike.
+    // Each run: the ceilings, ours, PouchDB, one after the other, so that a noisy neighbour hits them all alike.
     for (let run = 1; run <= runs; run++) {
       const raw = await inFreshDevice(`raw-${n}-${run}`, pouchOrigin, (page) =>
         page.evaluate((count) => window.gridpatrolBench.rawRun(count), n),
       )
       rawSeconds.push(raw.seconds)
+      rawIndexedRuns.push(
+        await inFreshDevice(`raw-indexed-${n}-${run}`, pouchOrigin, (page) =>
+          page.evaluate((count) => window.gridpatrolBench.rawIndexedRun(count), n),
+        ),
+      )
 
       const deviceId = `benchpulldevice${String(run).padStart(2, '0')}`
       const session = await loginSession(server, 'puller', deviceId)
@@ -323,6 +333,10 @@ async function compareAt(
         adapter: pouchPull.adapter,
       },
       rawRate: n / medianBy(rawSeconds, (x) => x),
+      rawIndexed: {
+        rate: n / medianBy(rawIndexedRuns, (r) => r.seconds).seconds,
+        indexes: rawIndexedRuns[0]!.indexes,
+      },
     }
   } finally {
     ours.server.close()
