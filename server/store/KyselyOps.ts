@@ -879,18 +879,28 @@ export class KyselyOps implements StoreOps {
    * column, each an index range scan on (column, seq) that stops after `limit` rows; the first `limit` of their
    * merge are the page. Why not one query with an OR of the scope columns: the database then gathers every row in
    * scope after `since` and sorts them all, so a page cost as much as all the records still to pull.
+   * With several scans, each may bring `limit` rows of which the page keeps `limit` in all (a user with two grids
+   * read twice the rows it was sent): so the scans first bring only their seqs, and the rows are read up to the
+   * page's last seq. Run inside a read transaction, both reads see the same snapshot.
    */
   async listRecordsSince(since: number, limit: number, filter?: RecordFilter): Promise<StoredRecord[]> {
     if (filter && (filter.areaIds.length === 0 || filter.kinds.length === 0)) return []
     const queries = await this.recordsSinceQueries(since, limit, filter)
-    const pages = await Promise.all(queries.map((query) => query.execute()))
-    if (pages.length === 1) return pages[0]!.map(recordOf)
+    if (queries.length === 1) return (await queries[0]!.execute()).map(recordOf)
+    const scanned = await Promise.all(queries.map((query) => query.clearSelect().select('seq').execute()))
+    // A record two areas cover comes from both scans with its one seq.
+    const seqs = [...new Set(scanned.flat().map((row) => Number(row.seq)))].sort((a, b) => a - b)
+    if (seqs.length === 0) return []
+    const last = seqs[Math.min(limit, seqs.length) - 1]!
+    const pages = await Promise.all(
+      queries.map((query) => query.clearLimit().where('seq', '<=', last).execute()),
+    )
     const seen = new Set<string>()
-    const rows = pages
+    return pages
       .flat()
       .sort((a, b) => Number(a.seq) - Number(b.seq))
       .filter((row) => !seen.has(row.id) && seen.add(row.id))
-    return rows.slice(0, limit).map(recordOf)
+      .map(recordOf)
   }
 
   /** The queries behind listRecordsSince (public so a test can read the database's plan of them). */

@@ -13,6 +13,7 @@ import {
   TOWN,
   VILLAGE,
   VILLAGE_2,
+  VILLAGE_3,
   addUser,
   bearer,
   createOp,
@@ -237,6 +238,46 @@ describe('pull by scope', () => {
       kinds: ['household'],
     })
     expect(page.map((record) => record.seq)).toEqual(seqs.slice(1, 2))
+  })
+
+  it('pages across several areas as one merged list: each record once, in seq order, every page full', async () => {
+    // Households interleaved over four grids, so that every area's scan holds records the page does not keep.
+    const grids = [GRID_A, GRID_C, GRID_D, GRID_B]
+    await pushOk(
+      adminToken,
+      ADMIN_DEVICE,
+      Array.from({ length: 24 }, (_, i) =>
+        createOp(
+          9 + i,
+          id(200 + i),
+          stamp(-50_000 + i, ADMIN_DEVICE),
+          householdFields({ gridId: grids[i % 4] }),
+        ),
+      ),
+    )
+    // A village and a grid inside it (its records match twice), another village's grid, and a village of another town.
+    const filter = {
+      areaIds: [VILLAGE, GRID_A, GRID_C, VILLAGE_3],
+      kinds: ['household', 'incident'] as const,
+    }
+    const everything = await server.store.listRecordsSince(0, 10_000)
+    const covered = everything.filter(
+      (r) =>
+        (filter.kinds as readonly string[]).includes(r.kind) &&
+        [r.scope.gridId, r.scope.villageId].some((area) => filter.areaIds.includes(area)),
+    )
+    expect(covered.length).toBeGreaterThan(20)
+    for (const limit of [1, 2, 3, 5, 100]) {
+      const got: string[] = []
+      for (let since = 0; ;) {
+        const page = await server.store.listRecordsSince(since, limit, filter)
+        expect(page).toHaveLength(Math.min(limit, covered.length - got.length))
+        if (page.length === 0) break
+        got.push(...page.map((r) => r.id))
+        since = page.at(-1)!.seq
+      }
+      expect(got).toEqual(covered.map((r) => r.id))
+    }
   })
 })
 
